@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import path
+
+from accounts.views import AccessCheckView, TokenView
+from config import health
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("v1/auth/token", TokenView.as_view(), name="auth-token"),
+    path("v1/access", AccessCheckView.as_view(), name="access-check"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "config.errors.bad_request"
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.server_error"

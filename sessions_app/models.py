@@ -1,0 +1,49 @@
+"""Sessions: one per analysis, replay, live capture, ASR stream or voice call."""
+
+import uuid
+
+from django.db import models
+
+
+class Session(models.Model):
+    class Kind(models.TextChoices):
+        ANALYSIS = "analysis"
+        REPLAY = "replay"
+        LIVE = "live"
+        ASR_STREAM = "asr_stream"
+        ASR_BATCH = "asr_batch"
+        VOICE = "voice"
+
+    class Status(models.TextChoices):
+        WAITING_MEDIA = "waiting_media"
+        ACTIVE = "active"
+        COMPLETED = "completed"
+        CANCELLED = "cancelled"
+        FAILED = "failed"
+        EXPIRED = "expired"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    customer = models.ForeignKey(
+        "accounts.Customer", on_delete=models.CASCADE, related_name="sessions"
+    )
+    project = models.ForeignKey(
+        "accounts.Project", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    config = models.ForeignKey(
+        "accounts.Config", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    audio_seconds = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id}"

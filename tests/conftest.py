@@ -1,0 +1,118 @@
+"""Shared fixtures: personas and a real daphne server on loopback."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+
+from accounts import services
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def customer_with_credits(db):
+    return services.provision_customer("Acme Calls", plan_code="pro", credits=Decimal("100"))
+
+
+@pytest.fixture
+def customer_without_credits(db):
+    return services.provision_customer("Broke Ltd", plan_code="free", credits=0)
+
+
+@pytest.fixture
+def outsider(db):
+    """Another tenant: everything of theirs must look like it does not exist."""
+    return services.provision_customer("Charlie Co", plan_code="pro", credits=Decimal("100"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url_for_servers() -> str:
+    """The URL of the database pytest-django created, for server subprocesses."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path=f"/{settings['NAME']}"))
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(DATABASE_URL=database_url_for_servers(), PYTHONUNBUFFERED="1", **extra)
+    env.setdefault("SECRET_KEY", "test-secret-key")
+    env.setdefault("JWT_SIGNING_KEY", "test-jwt-signing-key-at-least-32-chars")
+    return env
+
+
+class DaphneServer:
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"daphne exited: {self.log()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError(f"daphne did not start: {self.log()}")
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def daphne(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One daphne process serving the test database, for the whole session."""
+    server = DaphneServer(server_env(), tmp_path_factory.mktemp("daphne") / "daphne.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live(daphne, transactional_db):
+    """The running server, with test data committed so that it can see it."""
+    return daphne
+
+
+@pytest.fixture
+def http(live):
+    with httpx.Client(base_url=live.url, timeout=30) as client:
+        yield client
