@@ -2,8 +2,18 @@
 
 PLAN_DEFAULTS: dict[str, dict] = {
     # concurrent_sessions None = negotiated per customer (Customer.concurrent_sessions_override)
-    "free": {"name": "Free", "concurrent_sessions": 1, "max_session_minutes": 60, "requests_per_minute": 60},
-    "pro": {"name": "Pro", "concurrent_sessions": 10, "max_session_minutes": 60, "requests_per_minute": 600},
+    "free": {
+        "name": "Free",
+        "concurrent_sessions": 1,
+        "max_session_minutes": 60,
+        "requests_per_minute": 60,
+    },
+    "pro": {
+        "name": "Pro",
+        "concurrent_sessions": 10,
+        "max_session_minutes": 60,
+        "requests_per_minute": 600,
+    },
     "enterprise": {
         "name": "Enterprise",
         "concurrent_sessions": None,

@@ -26,13 +26,17 @@ if not SECRET_KEY:
     )
 
 # Signs browser access tokens. Separate from SECRET_KEY so either can rotate alone.
-JWT_SIGNING_KEY = envsecret("JWT_SIGNING_KEY") or ("dev-only-insecure-jwt-signing-key-0123456789" if DEBUG else None)
+JWT_SIGNING_KEY = envsecret("JWT_SIGNING_KEY") or (
+    "dev-only-insecure-jwt-signing-key-0123456789" if DEBUG else None
+)
 if not JWT_SIGNING_KEY:
     raise ImproperlyConfigured(
         "JWT_SIGNING_KEY must be set (a development default exists only when DEBUG=true)"
     )
 if len(JWT_SIGNING_KEY) < 32:
-    raise ImproperlyConfigured("JWT_SIGNING_KEY must be at least 32 characters (HS256 key strength)")
+    raise ImproperlyConfigured(
+        "JWT_SIGNING_KEY must be at least 32 characters (HS256 key strength)"
+    )
 JWT_TTL_SECONDS = envint("JWT_TTL_SECONDS", 900, minimum=30, maximum=3600)
 
 # Optional pepper for API-key hashes. Empty means plain SHA-256. Changing it
@@ -153,6 +157,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

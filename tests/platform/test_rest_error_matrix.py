@@ -60,7 +60,7 @@ def test_revoked_key_gets_401(http, customer_with_credits):
 
 
 def test_expired_key_gets_401(http, customer_with_credits):
-    key, secret = services.create_api_key(
+    _key, secret = services.create_api_key(
         customer_with_credits.customer, expires_at=timezone.now() - timedelta(seconds=1)
     )
     assert access(http, secret).status_code == 401
@@ -100,10 +100,13 @@ def test_expired_jwt_gets_401(http, customer_with_credits):
 
 def test_tampered_jwt_gets_401(http, customer_with_credits, outsider):
     token = _token(http, customer_with_credits.secret)
-    header, payload, signature = token.split(".")
+    header, _payload, signature = token.split(".")
     forged = jwt.encode(
-        {**jwt.decode(token, options={"verify_signature": False}), "sub": str(outsider.customer.public_id)},
-        "not-the-signing-key",
+        {
+            **jwt.decode(token, options={"verify_signature": False}),
+            "sub": str(outsider.customer.public_id),
+        },
+        "an-attacker-key-that-is-long-enough-0123",
         algorithm="HS256",
     )
     for bad in (f"{header}.{forged.split('.')[1]}.{signature}", forged, token[:-2] + "xx"):
@@ -195,7 +198,10 @@ def test_token_is_bound_to_its_project(http, customer_with_credits):
     token = _token(http, c.secret)
     auth = {"Authorization": f"Bearer {token}"}
     assert http.get("/v1/access", headers=auth).json()["project_id"] == c.project.public_id
-    assert http.get("/v1/access", headers=auth, params={"project_id": other.public_id}).status_code == 403
+    assert (
+        http.get("/v1/access", headers=auth, params={"project_id": other.public_id}).status_code
+        == 403
+    )
     assert Project.objects.filter(customer=c.customer).count() == 2
 
 
@@ -207,5 +213,7 @@ def test_token_cannot_mint_another_token(http, customer_with_credits):
 
 def test_balance_spent_mid_way_flips_to_402(http, customer_with_credits):
     c = customer_with_credits
-    billing.charge(c.customer, product=billing.Product.ANALYTICS, audio_seconds=100, idempotency_key="all")
+    billing.charge(
+        c.customer, product=billing.Product.ANALYTICS, audio_seconds=100, idempotency_key="all"
+    )
     assert access(http, c.secret).status_code == 402
