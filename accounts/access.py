@@ -29,16 +29,22 @@ class Access:
         return self.principal.key
 
 
-def _allowed_project_ids(key: ApiKey) -> set[int]:
-    return set(key.projects.values_list("id", flat=True))
+def _is_restricted(key: ApiKey) -> bool:
+    # Annotated by the resolver's single query; computed for keys loaded elsewhere.
+    restricted = getattr(key, "restricted", None)
+    return key.projects.exists() if restricted is None else restricted
 
 
-def _default_config(customer: Customer, allowed: set[int]) -> Config:
+def _is_allowed(key: ApiKey, project: Project) -> bool:
+    return not _is_restricted(key) or key.projects.filter(pk=project.pk).exists()
+
+
+def _default_config(key: ApiKey) -> Config:
     configs = Config.objects.select_related("project").filter(
-        project__customer=customer, is_default=True
+        project__customer=key.customer, is_default=True
     )
-    if allowed:
-        configs = configs.filter(project_id__in=allowed)
+    if _is_restricted(key):
+        configs = configs.filter(project__api_keys=key)
     config = configs.order_by("project__created_at", "project_id").first()
     if config is None:
         raise AccessDenied(Denial.CONFIG_NOT_FOUND, "No default config: pass config_id")
@@ -52,7 +58,7 @@ def authorize(
     config_id: str | None = None,
     product: Product | None = None,
 ) -> Access:
-    customer = principal.customer
+    customer, key = principal.customer, principal.key
     if not customer.is_active:
         raise AccessDenied(Denial.CUSTOMER_INACTIVE)
 
@@ -60,41 +66,38 @@ def authorize(
         if project_id and project_id != principal.token_project_id:
             raise AccessDenied(Denial.PROJECT_FORBIDDEN, "Access token is bound to another project")
         project_id = principal.token_project_id
-    allowed = _allowed_project_ids(principal.key)
 
-    config = None
-    if config_id:
+    if project_id:
+        project = Project.objects.filter(public_id=project_id, customer=customer).first()
+        if project is None:
+            raise AccessDenied(Denial.PROJECT_NOT_FOUND)
+        if not _is_allowed(key, project):
+            raise AccessDenied(Denial.PROJECT_FORBIDDEN)
+        configs = Config.objects.filter(project=project)
+        config = (
+            configs.filter(public_id=config_id).first()
+            if config_id
+            else configs.filter(is_default=True).first()
+        )
+        if config is None:
+            raise AccessDenied(
+                Denial.CONFIG_NOT_FOUND, None if config_id else "Project has no default config"
+            )
+        config.project = project
+    elif config_id:
         # Another tenant's config is indistinguishable from an unknown one.
         config = (
             Config.objects.select_related("project")
             .filter(public_id=config_id, project__customer=customer)
             .first()
         )
-    if project_id:
-        project = Project.objects.filter(public_id=project_id, customer=customer).first()
-        if project is None:
-            raise AccessDenied(Denial.PROJECT_NOT_FOUND)
-    elif config is not None:
-        project = config.project
-    elif config_id:
-        raise AccessDenied(Denial.CONFIG_NOT_FOUND)
-    else:
-        config = _default_config(customer, allowed)
-        project = config.project
-
-    if allowed and project.id not in allowed:
-        raise AccessDenied(Denial.PROJECT_FORBIDDEN)
-
-    if config is None or config.project_id != project.id:
-        if config_id:
-            raise AccessDenied(Denial.CONFIG_NOT_FOUND)
-        config = Config.objects.filter(project=project, is_default=True).first()
         if config is None:
-            raise AccessDenied(
-                Denial.CONFIG_NOT_FOUND, "Project has no default config: pass config_id"
-            )
-        config.project = project
+            raise AccessDenied(Denial.CONFIG_NOT_FOUND)
+        if not _is_allowed(key, config.project):
+            raise AccessDenied(Denial.PROJECT_FORBIDDEN)
+    else:
+        config = _default_config(key)
 
     if product is not None:
         billing.authorize(customer, product)
-    return Access(principal=principal, project=project, config=config)
+    return Access(principal=principal, project=config.project, config=config)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts import keys, tokens
@@ -63,9 +64,13 @@ def extract(headers: Mapping[str, str], query: Mapping[str, str]) -> Credential 
 
 
 def _load_key(prefix: str) -> ApiKey:
-    # One query: the key, its customer, the plan and the balance the authorizer reads next.
+    # One query: the key, whether it is limited to projects, its customer, the plan
+    # and the balance the authorizer reads next.
     key = (
         ApiKey.objects.select_related("customer__plan", "customer__credit_account")
+        .annotate(
+            restricted=Exists(ApiKey.projects.through.objects.filter(apikey_id=OuterRef("pk")))
+        )
         .filter(prefix=prefix)
         .first()
     )

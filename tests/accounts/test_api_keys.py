@@ -51,12 +51,12 @@ def test_resolving_a_key_costs_one_query(customer_with_credits):
     assert principal.customer.pk == customer_with_credits.customer.pk
 
 
-def test_full_authorization_stays_within_three_queries(customer_with_credits):
+def test_authorizing_the_default_config_costs_one_query(customer_with_credits):
     principal = credentials.resolve(credentials.Credential(customer_with_credits.secret))
     with CaptureQueriesContext(connection) as queries:
         access = authorize(principal, product=Product.ASR)
     assert access.config.pk == customer_with_credits.config.pk
-    assert len(queries) <= 3, [q["sql"] for q in queries]
+    assert len(queries) == 1, [q["sql"] for q in queries]
 
 
 def test_credential_sources_are_tried_in_order():
