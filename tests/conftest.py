@@ -12,25 +12,31 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from accounts import services
-
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _provision(name: str, plan: str, credits):
+    # Imported here so that suites that never touch Django (engine, agents) can
+    # run with `-p no:django`.
+    from accounts import services
+
+    return services.provision_customer(name, plan_code=plan, credits=credits)
 
 
 @pytest.fixture
 def customer_with_credits(db):
-    return services.provision_customer("Acme Calls", plan_code="pro", credits=Decimal("100"))
+    return _provision("Acme Calls", "pro", Decimal("100"))
 
 
 @pytest.fixture
 def customer_without_credits(db):
-    return services.provision_customer("Broke Ltd", plan_code="free", credits=0)
+    return _provision("Broke Ltd", "free", 0)
 
 
 @pytest.fixture
 def outsider(db):
     """Another tenant: everything of theirs must look like it does not exist."""
-    return services.provision_customer("Charlie Co", plan_code="pro", credits=Decimal("100"))
+    return _provision("Charlie Co", "pro", Decimal("100"))
 
 
 def _free_port() -> int:
