@@ -19,6 +19,9 @@ from billing.products import CREDITS_PER_AUDIO_SECOND, Product
 class InsufficientCredits(AccessDenied):
     def __init__(self, detail: str | None = None):
         super().__init__(Denial.INSUFFICIENT_CREDITS, detail)
+        # Results already paid for when credits ran out mid-stream, for the surface
+        # to deliver before it ends the stream.
+        self.deliverable: list = []
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,10 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels."""
+"""ASGI entry point: HTTP through Django, WebSockets through Channels.
+
+No Origin check on WebSockets (Channels' AllowedHostsOriginValidator): they are
+authenticated by API key or JWT, never by cookies, so a cross-site page cannot
+ride on a user's session; customers' own web apps connect from their own origins,
+and telephony and server clients send no Origin at all.
+"""
 
 import os
 
@@ -9,7 +15,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from accounts.websocket import CredentialMiddleware  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
@@ -17,8 +22,6 @@ from config.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            CredentialMiddleware(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": CredentialMiddleware(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -1,3 +1,11 @@
 """WebSocket routes. Each surface adds its consumers here."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from sessions_app.surfaces.bodhi.consumer import BodhiStreamConsumer
+
+websocket_urlpatterns = [
+    # Bodhi clients connect to the bare host.
+    path("", BodhiStreamConsumer.as_asgi()),
+    path("v1/asr/stream", BodhiStreamConsumer.as_asgi()),
+]

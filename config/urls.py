@@ -3,12 +3,14 @@ from django.urls import path
 
 from accounts.views import AccessCheckView, TokenView
 from config import health
+from sessions_app.surfaces.bodhi.rest import transcribe_file
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("v1/auth/token", TokenView.as_view(), name="auth-token"),
     path("v1/access", AccessCheckView.as_view(), name="access-check"),
+    path("api/transcribe", transcribe_file, name="bodhi-transcribe"),
     path("admin/", admin.site.urls),
 ]
 

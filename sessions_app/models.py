@@ -38,6 +38,12 @@ class Session(models.Model):
         "accounts.ApiKey", on_delete=models.SET_NULL, null=True, related_name="+"
     )
     audio_seconds = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    # Credits' worth of audio already billed; charging moves it forward, never back.
+    billed_seconds = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    # The sequence number of the last persisted event (see SessionEvent).
+    last_event_seq = models.PositiveIntegerField(default=0)
+    # Surface-specific facts: Bodhi transaction_id and model, live-capture goal, ...
+    metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -47,3 +53,24 @@ class Session(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id}"
+
+
+class SessionEvent(models.Model):
+    """An event the session emitted, persisted before it is sent.
+
+    `seq` numbers a session's events from 1 without gaps; SSE uses it as the event
+    id so a reconnecting client gets exactly what it missed.
+    """
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=40)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "seq"]
+        constraints = [models.UniqueConstraint(fields=["session", "seq"], name="one_event_per_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}#{self.seq} {self.type}"

@@ -64,23 +64,37 @@ def server_env(**extra: str) -> dict[str, str]:
     return env
 
 
-class DaphneServer:
-    def __init__(self, env: dict[str, str], log_path: Path):
+SERVERS = {
+    "daphne": lambda port: [
+        "daphne",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "config.asgi:application",
+    ],
+    # uvicorn offers the WebSocket Denial Response extension; daphne does not.
+    "uvicorn": lambda port: [
+        "uvicorn",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ws",
+        "websockets",
+        "config.asgi:application",
+    ],
+}
+
+
+class AsgiServer:
+    def __init__(self, env: dict[str, str], log_path: Path, kind: str = "daphne"):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "config.asgi:application",
-            ],
+            [sys.executable, "-m", *SERVERS[kind](self.port)],
             cwd=ROOT,
             env=env,
             stdout=self._log,
@@ -92,13 +106,13 @@ class DaphneServer:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"daphne exited: {self.log()}")
+                raise RuntimeError(f"server exited: {self.log()}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.1)
-        raise RuntimeError(f"daphne did not start: {self.log()}")
+        raise RuntimeError(f"server did not start: {self.log()}")
 
     def log(self) -> str:
         self._log.flush()
@@ -116,7 +130,19 @@ class DaphneServer:
 @pytest.fixture(scope="session")
 def daphne(django_db_setup, django_db_blocker, tmp_path_factory):
     """One daphne process serving the test database, for the whole session."""
-    server = DaphneServer(server_env(), tmp_path_factory.mktemp("daphne") / "daphne.log")
+    # A short idle timeout keeps the idle test quick; real-time clients never pause that long.
+    server = AsgiServer(
+        server_env(BODHI_IDLE_TIMEOUT_SECONDS="3"), tmp_path_factory.mktemp("daphne") / "daphne.log"
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def uvicorn_server(django_db_setup, django_db_blocker, tmp_path_factory):
+    server = AsgiServer(
+        server_env(), tmp_path_factory.mktemp("uvicorn") / "uvicorn.log", kind="uvicorn"
+    )
     yield server
     server.stop()
 

@@ -1,0 +1,26 @@
+"""What the HTTP surfaces share beyond DRF: authorizing async views.
+
+Transcription takes seconds to minutes. Django runs sync views in one shared
+thread under ASGI, so a sync view that transcribes would stall every other sync
+request; the surfaces that do heavy work are async views that await the engine's
+scheduler, and authorize through the same resolver and authorizer as DRF.
+"""
+
+from channels.db import database_sync_to_async
+
+from accounts import credentials
+from accounts.access import Access, authorize
+from billing.products import Product
+
+
+@database_sync_to_async
+def _authorize(headers, query, product, project_id, config_id) -> Access:
+    principal = credentials.resolve(credentials.extract(headers, query))
+    return authorize(principal, project_id=project_id, config_id=config_id, product=product)
+
+
+async def authorize_request(
+    request, product: Product | None, *, project_id: str | None = None, config_id: str | None = None
+) -> Access:
+    """Raises AccessDenied, for the surface to render in its own format."""
+    return await _authorize(request.headers, request.GET, product, project_id, config_id)

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pytest
+
+from sessions_app.engine import ModelNotAvailable, get_model, model_ready, resolve_model
+
+
+def test_unknown_model_name_gives_model_not_available_with_exact_message():
+    with pytest.raises(ModelNotAvailable) as info:
+        resolve_model("zz-banking-v2-8khz")
+    assert str(info.value) == "model 'zz-banking-v2-8khz' is not available"
+
+
+def test_default_and_english_bodhi_names_resolve_to_bundled_tiny_en():
+    default = resolve_model(None)
+    assert default.english_only
+    for name in ("tiny.en", "en-general-v2-8khz", "en-banking-v2-16khz"):
+        spec = resolve_model(name)
+        assert spec.path == default.path
+    assert resolve_model("en-general-v2-8khz").language == "en"
+
+
+def test_non_english_bodhi_name_is_not_available_without_multilingual_model(monkeypatch):
+    monkeypatch.delenv("WHISPER_MULTILINGUAL_MODEL_DIR", raising=False)
+    with pytest.raises(ModelNotAvailable, match=r"^model 'hi-banking-v2-8khz' is not available$"):
+        resolve_model("hi-banking-v2-8khz")
+
+
+def test_english_only_dir_does_not_count_as_multilingual(monkeypatch):
+    monkeypatch.setenv("WHISPER_MULTILINGUAL_MODEL_DIR", resolve_model(None).path)
+    with pytest.raises(ModelNotAvailable):
+        resolve_model("hi-general-v2-8khz")
+
+
+def test_local_ct2_directory_path_resolves():
+    path = resolve_model(None).path
+    assert resolve_model(path).path == path
+
+
+def test_hub_names_are_refused_by_default(monkeypatch):
+    monkeypatch.delenv("ENGINE_ALLOW_HUB", raising=False)
+    for name in ("small", "Systran/faster-whisper-base", "/no/such/dir"):
+        with pytest.raises(ModelNotAvailable):
+            resolve_model(name)
+
+
+def test_model_is_loaded_once_and_shared(model):
+    assert get_model() is model
+    assert get_model("en-general-v2-8khz") is model
+    assert model_ready()
+    assert not model_ready("zz-general-v2-8khz")
