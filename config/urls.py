@@ -3,6 +3,8 @@ from django.urls import path
 
 from accounts.views import AccessCheckView, TokenView
 from config import health
+from sessions_app.surfaces.analytics import batch
+from sessions_app.surfaces.analytics.metrics import metrics
 from sessions_app.surfaces.bodhi.rest import transcribe_file
 
 urlpatterns = [
@@ -10,6 +12,10 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("v1/auth/token", TokenView.as_view(), name="auth-token"),
     path("v1/access", AccessCheckView.as_view(), name="access-check"),
+    path("analyze", batch.analyze, name="analyze"),
+    path("analyze/stream", batch.analyze_stream, name="analyze-stream"),
+    path("analyze/segment", batch.segment, name="analyze-segment"),
+    path("metrics", metrics, name="metrics"),
     path("api/transcribe", transcribe_file, name="bodhi-transcribe"),
     path("admin/", admin.site.urls),
 ]

@@ -1,8 +1,14 @@
 """Sessions: one per analysis, replay, live capture, ASR stream or voice call."""
 
+import secrets
 import uuid
 
 from django.db import models
+
+
+def new_conversation_id() -> str:
+    # Illocution clients see ids like analysis_f38de2c0c1.
+    return f"analysis_{secrets.token_hex(5)}"
 
 
 class Session(models.Model):
@@ -17,12 +23,17 @@ class Session(models.Model):
     class Status(models.TextChoices):
         WAITING_MEDIA = "waiting_media"
         ACTIVE = "active"
+        FINALIZING = "finalizing"
         COMPLETED = "completed"
         CANCELLED = "cancelled"
         FAILED = "failed"
         EXPIRED = "expired"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The id clients see; names the artifact directory DATA_DIR/<conversation_id>/.
+    conversation_id = models.CharField(
+        max_length=64, unique=True, default=new_conversation_id, editable=False
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     customer = models.ForeignKey(
@@ -74,3 +85,24 @@ class SessionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_id}#{self.seq} {self.type}"
+
+
+class LiveCapture(models.Model):
+    """The ingest side of a live session: chunk sequencing and its time to live."""
+
+    session = models.OneToOneField(
+        Session, on_delete=models.CASCADE, primary_key=True, related_name="live"
+    )
+    public_id = models.CharField(max_length=40, unique=True)
+    suffix = models.CharField(max_length=16, default=".mp4")
+    goal = models.TextField(blank=True)
+    ttl_seconds = models.PositiveIntegerField(default=900)
+    expires_at = models.DateTimeField(db_index=True)
+    next_chunk_seq = models.PositiveIntegerField(default=0)
+    received_bytes = models.PositiveBigIntegerField(default=0)
+    # The last accepted chunk, so that a retry with the same bytes is acknowledged again.
+    last_chunk_sha256 = models.CharField(max_length=64, blank=True)
+    last_chunk_size = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.public_id

@@ -77,6 +77,10 @@ class Scheduler:
         self.partial_running_limit = max(1, self.workers - 1)
         self.batch_limit = max(1, self.workers - 1)
         self.partial_max_wait = partial_max_wait
+        # Admission budget: a new session/batch job is refused when the queued work ahead
+        # of it would take longer than this to drain (ENGINE_MAX_WAIT seconds).
+        self.max_wait = float(os.environ.get("ENGINE_MAX_WAIT", "2.0"))
+        self.avg_job_seconds = 0.45  # EWMA of job run time; tiny.en on one core
         self.stats = SchedulerStats()
         self._heap: list[_Job] = []
         self._running: dict[int, int] = {p: 0 for p in Priority}
@@ -113,10 +117,16 @@ class Scheduler:
         """Load in [0, 1+]: 1.0 means every worker busy and the queue half full."""
         return (self.running + self.depth) / (self.workers + self.partial_limit)
 
+    def expected_wait(self) -> float:
+        """Seconds before a new FINAL/BATCH job would start (queued + running work)."""
+        ahead = self.depth - self._queued(Priority.PARTIAL) + self.running
+        return max(0, ahead - self.workers + 1) * self.avg_job_seconds / self.workers
+
     def has_capacity(self) -> bool:
-        """Whether new non-partial work would be accepted right now (admission check)."""
+        """Admission check for a new session or batch job: queue room and a short wait."""
         with self._cond:
-            return self.depth - self._queued(Priority.PARTIAL) < self.queue_size
+            queued = self.depth - self._queued(Priority.PARTIAL)
+            return queued < self.queue_size and self.expected_wait() <= self.max_wait
 
     def ensure_capacity(self) -> None:
         """Raise EngineOverloaded when a new session should be refused."""
@@ -156,6 +166,11 @@ class Scheduler:
             elif live >= self.queue_size and not self._evict_partial():
                 self.stats.refused += 1
                 raise EngineOverloaded("speech engine queue is full")
+            elif priority == Priority.BATCH and self.expected_wait() > self.max_wait:
+                # New batch work waits behind streams' finals; refuse rather than be late.
+                # (Finals of running streams are bounded by the queue size only.)
+                self.stats.refused += 1
+                raise EngineOverloaded("speech engine is saturated")
             heapq.heappush(
                 self._heap, _Job(int(priority), next(self._seq), fn, future, time.monotonic())
             )
@@ -213,6 +228,7 @@ class Scheduler:
 
     def _worker(self) -> None:
         while (job := self._next_job()) is not None:
+            started = time.monotonic()
             try:
                 result = job.fn()
             except BaseException as exc:  # delivered to the awaiting caller
@@ -223,6 +239,9 @@ class Scheduler:
                 with self._cond:
                     self._running[job.priority] -= 1
                     self.stats.completed += 1
+                    if job.priority != Priority.BATCH:  # batch jobs are whole files
+                        took = time.monotonic() - started
+                        self.avg_job_seconds = 0.9 * self.avg_job_seconds + 0.1 * took
                     # a finished job may make a held-back partial/batch job eligible
                     self._cond.notify_all()
 

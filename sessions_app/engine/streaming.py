@@ -33,6 +33,7 @@ import numpy as np
 
 from .asr import Segment, recognize
 from .audio import SAMPLE_RATE
+from .buffer import AudioBuffer
 from .endpointing import WINDOW, WINDOW_SECONDS, EndpointState, SileroStream
 from .errors import EngineOverloaded, PartialDropped
 from .models import load_spec, resolve_model
@@ -60,39 +61,6 @@ class StreamingOptions:
     def __post_init__(self) -> None:
         self.trailing_silence = min(2.0, max(0.2, float(self.trailing_silence)))
         self.max_utterance = min(30.0, max(5.0, float(self.max_utterance)))
-
-
-class _AudioBuffer:
-    """Growable buffer addressed by absolute sample index; the front can be dropped."""
-
-    def __init__(self) -> None:
-        self._data = np.zeros(SAMPLE_RATE * 4, dtype=np.float32)
-        self.start = 0  # absolute index of _data[0]
-        self._len = 0
-
-    @property
-    def end(self) -> int:
-        return self.start + self._len
-
-    def append(self, x: np.ndarray) -> None:
-        need = self._len + len(x)
-        if need > len(self._data):
-            grown = np.zeros(max(need, 2 * len(self._data)), dtype=np.float32)
-            grown[: self._len] = self._data[: self._len]
-            self._data = grown
-        self._data[self._len : need] = x
-        self._len = need
-
-    def get(self, a: int, b: int) -> np.ndarray:
-        a, b = max(a, self.start), min(b, self.end)
-        return self._data[a - self.start : b - self.start].copy()
-
-    def trim(self, before: int) -> None:
-        drop = min(max(0, before - self.start), self._len)
-        if drop:
-            self._data[: self._len - drop] = self._data[drop : self._len]
-            self._len -= drop
-            self.start += drop
 
 
 @dataclass(slots=True)
@@ -127,7 +95,7 @@ class StreamingTranscriber:
         self._pcm = PcmStream(opts.sample_rate)
         self._vad = SileroStream()
         self._ep = EndpointState(opts.trailing_silence)
-        self._buf = _AudioBuffer()
+        self._buf = AudioBuffer()
         self._preroll = int(opts.preroll * SAMPLE_RATE)
         self._pad = int(min(opts.pad, opts.trailing_silence) * SAMPLE_RATE)
         spec_windows = math.ceil(max(opts.speculate_after, opts.pad) / WINDOW_SECONDS)

@@ -96,3 +96,18 @@ def test_run_awaits_without_blocking_the_event_loop():
         assert result == 42 and ticks >= 5
     finally:
         sched.shutdown()
+
+
+def test_new_sessions_are_refused_when_the_expected_wait_is_too_long(blocked):
+    sched, gate = blocked
+    sched.max_wait = 0.5
+    sched.avg_job_seconds = 0.4
+    assert sched.has_capacity()
+    sched.submit(lambda: None, Priority.FINAL)  # 1 running + 1 queued on one worker
+    sched.submit(lambda: None, Priority.FINAL)
+    assert sched.expected_wait() > 0.5
+    with pytest.raises(EngineOverloaded):
+        sched.ensure_capacity()
+    with pytest.raises(EngineOverloaded):
+        sched.submit(lambda: None, Priority.BATCH)
+    gate.set()

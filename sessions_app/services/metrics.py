@@ -1,0 +1,32 @@
+"""Counters for GET /metrics, shared across processes through the cache (Redis in production)."""
+
+from django.core.cache import cache
+
+EVENT_TYPES = (
+    "status",
+    "partial_transcript",
+    "final_transcript",
+    "emotion",
+    "cognitive",
+    "transition",
+    "moment",
+    "summary_update",
+    "error",
+    "done",
+)
+_PREFIX = "metrics:events:"
+
+
+def count_event(name: str) -> None:
+    key = _PREFIX + name
+    # add() is a no-op when the key exists; incr() is atomic on Redis and locmem.
+    cache.add(key, 0, timeout=None)
+    try:
+        cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=None)
+
+
+def event_counts() -> dict[str, int]:
+    values = cache.get_many([_PREFIX + name for name in EVENT_TYPES])
+    return {name: int(values.get(_PREFIX + name, 0)) for name in EVENT_TYPES}
