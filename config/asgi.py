@@ -18,10 +18,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from accounts.websocket import CredentialMiddleware  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
+from config.upload_limits import UploadSizeLimit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": UploadSizeLimit(django_asgi_app),
         "websocket": CredentialMiddleware(URLRouter(websocket_urlpatterns)),
     }
 )

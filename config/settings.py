@@ -52,6 +52,8 @@ HOST = envstr("HOST", "127.0.0.1")
 PORT = envint("PORT", 8000, minimum=1, maximum=65535)
 ENABLE_LIVE_STREAMING = envbool("ENABLE_LIVE_STREAMING", True)
 MAX_FILE_SIZE_MB = envint("MAX_FILE_SIZE_MB", 500, minimum=1)
+# `manage.py purge_artifacts` deletes media, events and analyses older than this.
+ARTIFACT_RETENTION_DAYS = envint("ARTIFACT_RETENTION_DAYS", 30, minimum=1)
 # Bodhi streams with no client message for this long get an error and are closed.
 BODHI_IDLE_TIMEOUT_SECONDS = envint("BODHI_IDLE_TIMEOUT_SECONDS", 15, minimum=1)
 LOG_LEVEL = envchoice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))

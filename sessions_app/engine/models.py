@@ -22,6 +22,7 @@ float16 on CUDA when a device is present.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -64,6 +65,7 @@ def _is_ct2_dir(path: Path) -> bool:
     return path.is_dir() and (path / "model.bin").is_file()
 
 
+@functools.lru_cache(maxsize=32)
 def _english_only(path: str) -> bool:
     # English-only Whisper checkpoints have 51864 tokens in their vocabulary
     # (multilingual ones 51865+); config.json does not say it directly.

@@ -14,5 +14,9 @@ def emit(session: Session, name: str, payload: dict[str, Any]) -> SessionEvent:
     return event
 
 
+def emit_many(session: Session, produced: list[tuple[str, dict[str, Any]]]) -> list[SessionEvent]:
+    return [emit(session, name, payload) for name, payload in produced]
+
+
 def events_after(session: Session, seq: int, limit: int = 500) -> list[SessionEvent]:
     return list(SessionEvent.objects.filter(session=session, seq__gt=seq).order_by("seq")[:limit])

@@ -1,0 +1,301 @@
+"""The worker behind one live session: chunks on disk in, analytics events out.
+
+Exactly one process runs a session's processor, the holder of its lease (see
+services.leases). Any process that accepts a chunk, a control action or an SSE
+consumer calls `ensure_running`; if the holder died, its lease runs out and the
+caller takes over. A new processor replays the stored chunks from the start: the
+engine's finals depend only on the audio, so the finals already persisted come
+out again identically and are skipped (not re-sent, not re-billed), and the
+conversation's agents are rebuilt from them. Nothing acknowledged is lost.
+"""
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.utils import timezone
+
+from billing.products import Product
+from billing.services import InsufficientCredits
+from sessions_app.engine import (
+    SAMPLE_RATE,
+    Event,
+    StreamingOptions,
+    StreamingTranscriber,
+    TranscribeOptions,
+    Utterance,
+)
+from sessions_app.models import LiveCapture, Session, SessionEvent
+from sessions_app.pipeline.conversation import ConversationAnalysis
+from sessions_app.pipeline.live_audio import LiveAudioDecoder
+from sessions_app.services import events, live, sessions
+from sessions_app.services.artifacts import ArtifactStore
+from sessions_app.services.leases import Lease
+from sessions_app.services.metering import Meter
+
+log = logging.getLogger("parlance.live")
+
+LEASE_SECONDS = 10
+POLL_SECONDS = 0.5
+_running: dict[str, asyncio.Task] = {}
+
+
+def group_name(public_id: str) -> str:
+    return f"live-{public_id}"
+
+
+async def notify(public_id: str) -> None:
+    """Wake the session's processor and SSE consumers, in whatever process they run."""
+    await get_channel_layer().group_send(group_name(public_id), {"type": "live.wake"})
+
+
+async def wait_for_wake(channel: str, timeout: float) -> None:
+    """Until a `notify` for the group `channel` joined, or `timeout` (polling is the fallback)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(get_channel_layer().receive(channel), timeout=timeout)
+
+
+async def ensure_running(public_id: str) -> None:
+    task = _running.get(public_id)
+    if task is not None and not task.done():
+        return
+    lease = Lease(f"live-owner:{public_id}", LEASE_SECONDS)
+    if not await asyncio.to_thread(lease.acquire):
+        return  # another process holds it; a crashed holder's lease runs out soon
+    _running[public_id] = asyncio.create_task(LiveProcessor(public_id, lease).run())
+
+
+@dataclass
+class _State:
+    status: str
+    next_chunk_seq: int
+    expires_at: Any
+    reason: str
+
+
+class _AudioLog:
+    """The session's 16 kHz audio so far, for the agents' per-utterance prosody."""
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+
+    def append(self, samples: np.ndarray) -> None:
+        self._data += samples.astype(np.float32, copy=False).tobytes()
+
+    def slice(self, speaker: str, start: float, end: float) -> np.ndarray | None:
+        audio = np.frombuffer(self._data, dtype=np.float32)
+        part = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+        return np.array(part) if len(part) else None
+
+
+def _pcm16(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+
+
+class LiveProcessor:
+    def __init__(self, public_id: str, lease: Lease):
+        self.public_id = public_id
+        self.lease = lease
+        self.layer = get_channel_layer()
+        self.partials = 0
+
+    # -- database --------------------------------------------------------------
+    def _load(self) -> None:
+        capture = LiveCapture.objects.select_related("session__config", "session__customer").get(
+            public_id=self.public_id
+        )
+        self.capture, self.session = capture, capture.session
+        config = self.session.config
+        self.meter = Meter(self.session, Product.ANALYTICS)
+        persisted = SessionEvent.objects.filter(
+            session=self.session, type="final_transcript"
+        ).count()
+        self.finals_persisted = persisted
+        self.options = StreamingOptions(
+            sample_rate=SAMPLE_RATE,
+            trailing_silence=(config.endpoint_silence_ms / 1000) if config else 0.5,
+            partials=config.partial_results if config else True,
+            transcribe=TranscribeOptions(
+                model=config.asr_model if config else None,
+                language=config.language if config else None,
+            ),
+        )
+
+    def _state(self) -> _State:
+        capture = LiveCapture.objects.select_related("session").get(pk=self.capture.pk)
+        reason = capture.session.metadata.get("cancel_reason") or ""
+        return _State(capture.session.status, capture.next_chunk_seq, capture.expires_at, reason)
+
+    def _emit(self, produced: list[tuple[str, dict[str, Any]]]) -> None:
+        events.emit_many(self.session, produced)
+
+    # -- the loop ----------------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            await database_sync_to_async(self._load)()
+            self.conversation = self.session.conversation_id
+            self.audio = _AudioLog()
+            self.analysis = ConversationAnalysis(
+                self.conversation, focus=self.capture.goal, audio=self.audio.slice
+            )
+            self.decoder = LiveAudioDecoder(self.capture.suffix)
+            self.transcriber = await asyncio.to_thread(StreamingTranscriber, self.options)
+            self.next_seq = 0
+            self.channel = await self.layer.new_channel()
+            await self.layer.group_add(group_name(self.public_id), self.channel)
+            await self._loop()
+        except InsufficientCredits:
+            await self._end(
+                "error",
+                {"code": "INSUFFICIENT_CREDITS", "message": "Insufficient credits"},
+                Session.Status.FAILED,
+            )
+        except Exception as exc:
+            log.exception(
+                "[%s] live processing failed", getattr(self, "conversation", self.public_id)
+            )
+            await self._end(
+                "error",
+                {"code": "LIVE_ASR_FAILURE", "message": f"Live ASR failed: {exc}"},
+                Session.Status.FAILED,
+            )
+        finally:
+            if getattr(self, "channel", None):
+                await self.layer.group_discard(group_name(self.public_id), self.channel)
+            if getattr(self, "transcriber", None):
+                self.transcriber.close()
+            await asyncio.to_thread(self.lease.release)
+            _running.pop(self.public_id, None)
+
+    async def _loop(self) -> None:
+        while True:
+            state = await database_sync_to_async(self._state)()
+            if state.status in (
+                Session.Status.COMPLETED,
+                Session.Status.FAILED,
+                Session.Status.EXPIRED,
+            ):
+                return
+            if state.status == Session.Status.CANCELLED:
+                message = f"Session cancelled{': ' + state.reason if state.reason else ''}"
+                await self._end(
+                    "error",
+                    {"code": "STREAM_FAILURE", "message": message},
+                    Session.Status.CANCELLED,
+                )
+                return
+            if state.status in live.INGESTING and state.expires_at <= timezone.now():
+                await database_sync_to_async(live.mark_expired)(self.capture)
+                await self._end(
+                    "error", {"code": "STREAM_FAILURE", "message": "Live session expired"}, None
+                )
+                return
+            while self.next_seq < state.next_chunk_seq:
+                data = await asyncio.to_thread(
+                    live.chunk_path(self.conversation, self.next_seq).read_bytes
+                )
+                self.next_seq += 1
+                await self._audio(self.decoder.push(data))
+            await self._publish(self.transcriber.poll())
+            if state.status == Session.Status.FINALIZING:
+                await self._finish()
+                return
+            if not await asyncio.to_thread(self.lease.renew):
+                return  # lost the lease: another process carries on
+            await wait_for_wake(self.channel, POLL_SECONDS)
+
+    async def _audio(self, samples: np.ndarray) -> None:
+        if not len(samples):
+            return
+        first = self.transcriber.processed_audio == 0
+        self.audio.append(samples)
+        produced = await self.transcriber.feed(_pcm16(samples))
+        if first and not self.finals_persisted:
+            await self._send([("status", {"phase": "processing", "progress": 0.0})])
+        await self._publish(produced)
+
+    async def _publish(self, produced: list[Event]) -> None:
+        out: list[tuple[str, dict[str, Any]]] = []
+        for event in produced:
+            replayed = event.segment < self.finals_persisted
+            if not event.is_final:
+                if not replayed:
+                    self.partials += 1
+                    out.append(("partial_transcript", self._partial(event)))
+                continue
+            analysed = await asyncio.to_thread(self.analysis.add, _utterance(event))
+            if replayed:
+                continue  # sent before this process took over
+            await database_sync_to_async(self.meter.charge_until)(
+                self.transcriber.processed_audio, marker=f"seg{event.segment}"
+            )
+            out.extend(analysed)
+        if out:
+            await self._send(out)
+
+    def _partial(self, event: Event) -> dict[str, Any]:
+        return {
+            "partial_id": f"{self.conversation}_partial_{self.partials:05d}",
+            "utterance_id": f"{self.conversation}_utt_{event.segment:04d}",
+            "text": event.text,
+            "stable_text": event.stable_text,
+            "is_final": False,
+        }
+
+    async def _send(self, produced: list[tuple[str, dict[str, Any]]]) -> None:
+        await database_sync_to_async(self._emit)(produced)
+        await notify(self.public_id)
+
+    async def _finish(self) -> None:
+        await self._audio(self.decoder.flush())
+        await self._publish(await self.transcriber.finish())
+        await database_sync_to_async(self.meter.charge_until)(
+            self.transcriber.processed_audio, marker="end"
+        )
+        result = await asyncio.to_thread(self.analysis.finish)
+        await asyncio.to_thread(_write_artifacts, self.conversation, result)
+        await self._send(
+            [
+                ("summary_update", result.summary),
+                ("status", {"phase": "completed", "progress": 1.0}),
+            ]
+        )
+        await self._end("done", {"conversation_id": self.conversation}, Session.Status.COMPLETED)
+
+    async def _end(self, name: str, payload: dict[str, Any], status: str | None) -> None:
+        def end() -> None:
+            events.emit(self.session, name, payload)
+            if status is not None:
+                sessions.end_session(self.session, status)
+
+        await database_sync_to_async(end)()
+        await notify(self.public_id)
+
+
+def _utterance(event: Event) -> Utterance:
+    return Utterance(
+        speaker="Speaker_0",
+        t_start=event.start,
+        t_end=event.end,
+        text=event.text,
+        words=event.words,
+        asr_confidence=event.confidence,
+    )
+
+
+def _write_artifacts(conversation_id: str, result) -> None:
+    store = ArtifactStore(conversation_id)
+    for name, payload in (
+        ("timeline.json", result.timeline),
+        ("summary.json", result.summary),
+        ("insights.json", result.insights),
+        ("segmentation.json", result.segmentation),
+        ("agent_outputs.json", result.agent_results),
+        ("analysis.json", result.to_dict()),
+    ):
+        store.write_json(name, payload)

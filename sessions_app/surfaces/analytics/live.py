@@ -1,0 +1,213 @@
+"""Live capture: /analyze/live/start, /{id}/chunk, /{id}/events (SSE), /{id}/control."""
+
+import asyncio
+import json
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from accounts.errors import AccessDenied
+from billing.products import Product
+from sessions_app.models import LiveCapture, Session
+from sessions_app.pipeline.live_processor import ensure_running, group_name, notify, wait_for_wake
+from sessions_app.services import events, live
+from sessions_app.services.leases import Lease
+from sessions_app.surfaces.analytics import sse
+from sessions_app.surfaces.analytics.responses import denied, detail
+from sessions_app.surfaces.http import authorize_request
+
+CONSUMER_LEASE_SECONDS = 15
+WAKE_SECONDS = 1.0
+ONE_CONSUMER = "Only one SSE consumer may be attached to a live session at a time"
+TERMINAL = {"done", "error"}
+
+
+def _iso(moment) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _disabled() -> JsonResponse | None:
+    if not settings.ENABLE_LIVE_STREAMING:
+        return detail(
+            404, "Live streaming is disabled on this server (ENABLE_LIVE_STREAMING=false)"
+        )
+    return None
+
+
+async def _capture(request, session_id: str, product: Product | None = None) -> LiveCapture:
+    access = await authorize_request(request, product)
+    return await database_sync_to_async(live.find)(access, session_id)
+
+
+def _json_body(request) -> dict:
+    if not request.body:
+        return {}
+    body = json.loads(request.body)
+    if not isinstance(body, dict):
+        raise ValueError("expected a JSON object")
+    return body
+
+
+@csrf_exempt
+async def start(request):
+    if refusal := _disabled():
+        return refusal
+    if request.method != "POST":
+        return detail(405, 'Method "GET" not allowed.')
+    try:
+        access = await authorize_request(request, Product.ANALYTICS)
+        body = _json_body(request)
+    except AccessDenied as exc:
+        return denied(exc)
+    except ValueError as exc:
+        return detail(400, f"JSON parse error - {exc}")
+    try:
+        ttl = int(body.get("ttl_seconds") or live.DEFAULT_TTL)
+    except (TypeError, ValueError):
+        return detail(400, "ttl_seconds must be an integer")
+    if not live.MIN_TTL <= ttl <= live.MAX_TTL:
+        return detail(400, f"ttl_seconds must be between {live.MIN_TTL} and {live.MAX_TTL}")
+    suffix = str(body.get("suffix") or "").strip()
+    if not suffix and body.get("filename") and "." in str(body["filename"]):
+        suffix = "." + str(body["filename"]).rsplit(".", 1)[-1]
+    suffix = (suffix if suffix.startswith(".") else f".{suffix}") if suffix else ".mp4"
+    capture = await database_sync_to_async(live.start)(
+        access, goal=str(body.get("goal") or ""), suffix=suffix.lower()[:16], ttl_seconds=ttl
+    )
+    base = f"/analyze/live/{capture.public_id}"
+    return JsonResponse(
+        {
+            "session_id": capture.public_id,
+            "conversation_id": capture.session.conversation_id,
+            "chunk_endpoint": f"{base}/chunk",
+            "events_endpoint": f"{base}/events",
+            "control_endpoint": f"{base}/control",
+            "next_chunk_seq": 0,
+            "expires_at": _iso(capture.expires_at),
+            "status": Session.Status.WAITING_MEDIA,
+        }
+    )
+
+
+@csrf_exempt
+async def chunk(request, session_id: str):
+    if refusal := _disabled():
+        return refusal
+    if request.method != "POST":
+        return detail(405, 'Method "GET" not allowed.')
+    try:
+        capture = await _capture(request, session_id, Product.ANALYTICS)
+        try:
+            seq = int(request.POST.get("chunk_seq", ""))
+        except ValueError:
+            return detail(400, "chunk_seq must be an integer")
+        upload = request.FILES.get("chunk")
+        data = upload.read() if upload is not None else request.POST.get("chunk", "").encode()
+        if not data:
+            return detail(400, "Empty chunk: send the audio bytes as multipart field 'chunk'")
+        receipt = await database_sync_to_async(live.accept_chunk)(capture, seq, data)
+    except AccessDenied as exc:
+        return denied(exc)
+    except live.LiveConflict as exc:
+        return detail(409, str(exc))
+    if not receipt.duplicate:
+        await ensure_running(session_id)
+        await notify(session_id)
+    return JsonResponse(
+        {"received_bytes": receipt.received_bytes, "next_chunk_seq": receipt.next_chunk_seq}
+    )
+
+
+@csrf_exempt
+async def control(request, session_id: str):
+    if refusal := _disabled():
+        return refusal
+    if request.method != "POST":
+        return detail(405, 'Method "GET" not allowed.')
+    try:
+        capture = await _capture(request, session_id)
+        body = _json_body(request)
+        action = body.get("action")
+        if action not in ("finalize", "cancel", "keepalive"):
+            return detail(400, "action must be one of finalize, cancel, keepalive")
+        capture = await database_sync_to_async(live.control)(
+            capture, action, str(body.get("reason") or "")
+        )
+    except AccessDenied as exc:
+        return denied(exc)
+    except ValueError as exc:
+        return detail(400, f"JSON parse error - {exc}")
+    except live.LiveConflict as exc:
+        return detail(409, str(exc))
+    if action != "keepalive":
+        await ensure_running(session_id)
+        await notify(session_id)
+    status = {"finalize": "finalizing", "cancel": "cancelled"}.get(action, capture.session.status)
+    details = {
+        "finalize": "Ingest stopped; final analysis follows on the events stream",
+        "cancel": "Session cancelled",
+        "keepalive": "Session extended",
+    }
+    return JsonResponse(
+        {"status": status, "detail": details[action], "expires_at": _iso(capture.expires_at)}
+    )
+
+
+def _last_event_id(request) -> int:
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or "0"
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        return 0
+
+
+def _state(capture: LiveCapture) -> tuple[bool, str]:
+    capture.refresh_from_db(fields=["expires_at"])
+    capture.session.refresh_from_db(fields=["status"])
+    return live.is_expired(capture), capture.session.status
+
+
+async def events_stream(request, session_id: str):
+    if refusal := _disabled():
+        return refusal
+    try:
+        capture = await _capture(request, session_id)
+    except AccessDenied as exc:
+        return denied(exc)
+    lease = Lease(f"live-sse:{session_id}", CONSUMER_LEASE_SECONDS)
+    if not await asyncio.to_thread(lease.acquire):
+        return detail(409, ONE_CONSUMER)
+    seen = _last_event_id(request)
+
+    async def frames():
+        nonlocal seen
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(group_name(session_id), channel)
+        try:
+            await ensure_running(session_id)
+            while True:
+                batch = await database_sync_to_async(events.events_after)(capture.session, seen)
+                for event in batch:
+                    seen = event.seq
+                    yield sse.frame(event)
+                    if event.type in TERMINAL:
+                        return
+                if batch:
+                    continue
+                expired, status = await database_sync_to_async(_state)(capture)
+                if expired:
+                    await database_sync_to_async(live.mark_expired)(capture)
+                    await ensure_running(session_id)  # the processor records the expiry event
+                elif status not in live.ENDED:
+                    await ensure_running(session_id)
+                await asyncio.to_thread(lease.renew)
+                await wait_for_wake(channel, WAKE_SECONDS)
+        finally:
+            await layer.group_discard(group_name(session_id), channel)
+            await asyncio.to_thread(lease.release)
+
+    return sse.event_stream(frames())
