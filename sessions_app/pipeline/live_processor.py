@@ -11,6 +11,7 @@ conversation's agents are rebuilt from them. Nothing acknowledged is lost.
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -67,7 +68,11 @@ async def ensure_running(public_id: str) -> None:
     lease = Lease(f"live-owner:{public_id}", LEASE_SECONDS)
     if not await asyncio.to_thread(lease.acquire):
         return  # another process holds it; a crashed holder's lease runs out soon
-    _running[public_id] = asyncio.create_task(LiveProcessor(public_id, lease).run())
+    # A fresh context: the task outlives the request that started it, and must not
+    # inherit that request's sync-thread executor, which closes when it ends.
+    _running[public_id] = asyncio.create_task(
+        LiveProcessor(public_id, lease).run(), context=contextvars.Context()
+    )
 
 
 @dataclass
@@ -103,6 +108,7 @@ class LiveProcessor:
         self.lease = lease
         self.layer = get_channel_layer()
         self.partials = 0
+        self.started = False
 
     # -- database --------------------------------------------------------------
     def _load(self) -> None:
@@ -212,7 +218,7 @@ class LiveProcessor:
     async def _audio(self, samples: np.ndarray) -> None:
         if not len(samples):
             return
-        first = self.transcriber.processed_audio == 0
+        first, self.started = not self.started, True
         self.audio.append(samples)
         produced = await self.transcriber.feed(_pcm16(samples))
         if first and not self.finals_persisted:

@@ -7,36 +7,11 @@ import time
 import uuid
 import wave
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import numpy as np
 import pytest
 import websockets
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "audio"
-
-
-def pcm16(samples: np.ndarray) -> bytes:
-    return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
-
-
-def wav_bytes(pcm: bytes, rate: int) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm)
-    return out.getvalue()
-
-
-@pytest.fixture(scope="session")
-def jfk_wav() -> bytes:
-    """JFK's 11 s, 16 kHz mono WAV, plus 1 s of silence so the last segment ends by endpoint."""
-    from sessions_app.engine import decode_file
-
-    samples = decode_file(FIXTURES / "jfk.ogg").mono()
-    return wav_bytes(pcm16(np.concatenate([samples, np.zeros(16000, np.float32)])), 16000)
+from tests.conftest import FIXTURES, pcm16
 
 
 @pytest.fixture(scope="session")
