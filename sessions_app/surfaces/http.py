@@ -13,9 +13,11 @@ from accounts.access import Access, authorize
 from billing.products import Product
 
 
-@database_sync_to_async
-def _authorize(headers, query, product, project_id, config_id) -> Access:
-    principal = credentials.resolve(credentials.extract(headers, query))
+def authorize_sync(
+    request, product: Product | None, *, project_id: str | None = None, config_id: str | None = None
+) -> Access:
+    """For sync code already on the database thread (one hop instead of two)."""
+    principal = credentials.resolve(credentials.extract(request.headers, request.GET))
     return authorize(principal, project_id=project_id, config_id=config_id, product=product)
 
 
@@ -23,4 +25,6 @@ async def authorize_request(
     request, product: Product | None, *, project_id: str | None = None, config_id: str | None = None
 ) -> Access:
     """Raises AccessDenied, for the surface to render in its own format."""
-    return await _authorize(request.headers, request.GET, product, project_id, config_id)
+    return await database_sync_to_async(authorize_sync)(
+        request, product, project_id=project_id, config_id=config_id
+    )

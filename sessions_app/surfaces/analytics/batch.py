@@ -1,5 +1,6 @@
 """POST /analyze, /analyze/stream (and ?stream=true), /analyze/segment."""
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -112,6 +113,10 @@ async def analyze_stream(request):
         try:
             async for event in run.events():
                 yield sse.frame(event)
+        except asyncio.CancelledError:
+            # The client went away mid-replay: stop, and say so in the session.
+            await asyncio.shield(run.fail("STREAM_FAILURE", "Client disconnected"))
+            raise
         except Exception as exc:
             failure = failure_of(exc, run.session.conversation_id)
             yield sse.frame(await run.fail(failure.code, failure.message))

@@ -17,12 +17,16 @@ from sessions_app.services import events, live
 from sessions_app.services.leases import Lease
 from sessions_app.surfaces.analytics import sse
 from sessions_app.surfaces.analytics.responses import denied, detail
-from sessions_app.surfaces.http import authorize_request
+from sessions_app.surfaces.http import authorize_request, authorize_sync
 
 CONSUMER_LEASE_SECONDS = 15
 WAKE_SECONDS = 1.0
 ONE_CONSUMER = "Only one SSE consumer may be attached to a live session at a time"
 TERMINAL = {"done", "error"}
+
+
+class EmptyChunk(Exception):
+    pass
 
 
 def _iso(moment) -> str:
@@ -99,16 +103,23 @@ async def chunk(request, session_id: str):
     if request.method != "POST":
         return detail(405, 'Method "GET" not allowed.')
     try:
-        capture = await _capture(request, session_id, Product.ANALYTICS)
-        try:
-            seq = int(request.POST.get("chunk_seq", ""))
-        except ValueError:
-            return detail(400, "chunk_seq must be an integer")
-        upload = request.FILES.get("chunk")
-        data = upload.read() if upload is not None else request.POST.get("chunk", "").encode()
+        seq = int(request.POST.get("chunk_seq", ""))
+    except ValueError:
+        return detail(400, "chunk_seq must be an integer")
+    upload = request.FILES.get("chunk")
+    data = upload.read() if upload is not None else request.POST.get("chunk", "").encode()
+
+    def receive() -> live.ChunkReceipt:
+        # One trip to the database thread: authorize, find, then sequence and store.
+        capture = live.find(authorize_sync(request, Product.ANALYTICS), session_id)
         if not data:
-            return detail(400, "Empty chunk: send the audio bytes as multipart field 'chunk'")
-        receipt = await database_sync_to_async(live.accept_chunk)(capture, seq, data)
+            raise EmptyChunk()
+        return live.accept_chunk(capture, seq, data)
+
+    try:
+        receipt = await database_sync_to_async(receive)()
+    except EmptyChunk:
+        return detail(400, "Empty chunk: send the audio bytes as multipart field 'chunk'")
     except AccessDenied as exc:
         return denied(exc)
     except live.LiveConflict as exc:
