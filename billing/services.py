@@ -7,7 +7,7 @@ key returns the first result and moves nothing.
 """
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from django.db import IntegrityError, transaction
 
@@ -135,6 +135,25 @@ def refund(
         reason=reason,
         session_ref=session_ref,
     )
+
+
+def cost(product: Product, audio_seconds) -> Decimal:
+    """Credits for this much audio, rounded up to the ledger's precision."""
+    seconds = Decimal(str(audio_seconds)).quantize(CREDIT_QUANTUM, ROUND_CEILING)
+    return _credits(seconds * CREDITS_PER_AUDIO_SECOND[product])
+
+
+def ensure_affordable(customer, product: Product, audio_seconds) -> None:
+    """Refuse up front work the balance cannot pay for, rather than do it for free.
+
+    Reads the balance loaded with the customer (fresh for each request).
+    """
+    needed = cost(product, audio_seconds)
+    account = getattr(customer, "credit_account", None)
+    if account is None or account.balance < needed:
+        raise InsufficientCredits(
+            f"Insufficient credits: {needed} needed for {audio_seconds:.1f} s of audio"
+        )
 
 
 def authorize(customer, product: Product) -> None:

@@ -139,7 +139,10 @@ def build_insights(
 
     stats = speaker_stats(analyses, moments)
     duration_min = max(
-        1e-6, (analyses[-1].utterance.t_end - analyses[0].utterance.t_start) / 60 if analyses else 0
+        1e-6,
+        (max(a.utterance.t_end for a in analyses) - analyses[0].utterance.t_start) / 60
+        if analyses
+        else 0,
     )
     vdiffs = [b.valence - a.valence for a, b in pairwise(analyses)]
     signals: Counter[str] = Counter()

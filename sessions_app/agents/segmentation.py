@@ -170,7 +170,7 @@ def segment_analyses(
                 "phase_id": f"phase_{k + 1}",
                 "phase_name": name,
                 "start_timestamp": r3(seg[0].utterance.t_start),
-                "end_timestamp": r3(seg[-1].utterance.t_end),
+                "end_timestamp": r3(max(a.utterance.t_end for a in seg)),
                 "start_utterance_id": seg[0].utterance_id,
                 "end_utterance_id": seg[-1].utterance_id,
                 "utterance_count": len(seg),
@@ -223,7 +223,7 @@ def segment_analyses(
 def _phase_summary(seg: list[UtteranceAnalysis], moments: list[Moment], keywords: list[str]) -> str:
     speakers = Counter(a.speaker for a in seg)
     who = ", ".join(s for s, _ in speakers.most_common())
-    span = f"{fmt_ts(seg[0].utterance.t_start)}-{fmt_ts(seg[-1].utterance.t_end)}"
+    span = f"{fmt_ts(seg[0].utterance.t_start)}-{fmt_ts(max(a.utterance.t_end for a in seg))}"
     # Extractive: the utterance with the most keyword coverage, ties broken by moment confidence.
     best = max(
         seg,

@@ -99,7 +99,8 @@ class OfflineSummariser:
                         else {} if k == "speaker_dynamics" else "") for k in SUMMARY_KEYS}  # fmt: skip
         stats = speaker_stats(an, view.moments)
         profiles = stats["profiles"]
-        dur = an[-1].utterance.t_end - an[0].utterance.t_start
+        # Speakers overlap on two-channel calls: the last to start need not end last.
+        dur = max(a.utterance.t_end for a in an) - an[0].utterance.t_start
         cats = Counter(m.category for m in view.moments)
         phases = view.segmentation.get("phases", [])
         arc = view.segmentation.get("narrative_arc", "")

@@ -12,7 +12,9 @@ arbitrarily late) and FIFO (a stream's final would wait behind other streams' pa
   than ``partial_max_wait`` is dropped instead of run (its result would be stale).
   Dropped partials complete with ``PartialDropped``.
 * When the queue is full of non-partial work, ``submit`` raises ``EngineOverloaded``
-  immediately: refusing is better than answering late.
+  immediately: refusing is better than answering late. The same happens when the
+  expected wait exceeds ENGINE_MAX_WAIT (new batch jobs, admission via
+  ``ensure_capacity``) or twice that (finals of running streams).
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ class Scheduler:
         # Admission budget: a new session/batch job is refused when the queued work ahead
         # of it would take longer than this to drain (ENGINE_MAX_WAIT seconds).
         self.max_wait = float(os.environ.get("ENGINE_MAX_WAIT", "2.0"))
+        # Finals of running streams get twice the budget before they are refused.
+        self.final_max_wait = 2 * self.max_wait
         self.avg_job_seconds = 0.45  # EWMA of job run time; tiny.en on one core
         self.stats = SchedulerStats()
         self._heap: list[_Job] = []
@@ -168,7 +172,12 @@ class Scheduler:
                 raise EngineOverloaded("speech engine queue is full")
             elif priority == Priority.BATCH and self.expected_wait() > self.max_wait:
                 # New batch work waits behind streams' finals; refuse rather than be late.
-                # (Finals of running streams are bounded by the queue size only.)
+                self.stats.refused += 1
+                raise EngineOverloaded("speech engine is saturated")
+            elif priority == Priority.FINAL and self.expected_wait() > self.final_max_wait:
+                # Streams wait for their finals, so a queue of finals never fills up; when
+                # the machine is saturated (or starved by other processes) latency would
+                # grow without bound. Refusing sheds streams so the others stay live.
                 self.stats.refused += 1
                 raise EngineOverloaded("speech engine is saturated")
             heapq.heappush(

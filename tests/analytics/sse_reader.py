@@ -57,9 +57,8 @@ class SSEParser:
             if "\0" not in value:
                 self._id = value
                 self.last_event_id = value
-        elif name == "retry":
-            if value.isdigit():
-                self.retry = int(value)
+        elif name == "retry" and value.isdigit():
+            self.retry = int(value)
         # Any other field is ignored, as the specification says.
         return None
 

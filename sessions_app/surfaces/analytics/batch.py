@@ -11,8 +11,8 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.errors import AccessDenied
-from billing.products import CREDITS_PER_AUDIO_SECOND, Product
-from billing.services import InsufficientCredits
+from billing import services as billing
+from billing.products import Product
 from sessions_app import agents
 from sessions_app.engine import AudioFormatError, EngineOverloaded, get_scheduler, probe
 from sessions_app.models import Session
@@ -20,7 +20,7 @@ from sessions_app.pipeline.analysis_run import AnalysisError, AnalysisRun, failu
 from sessions_app.services import sessions
 from sessions_app.services.artifacts import ArtifactStore
 from sessions_app.surfaces.analytics import sse
-from sessions_app.surfaces.analytics.responses import denied, detail
+from sessions_app.surfaces.analytics.responses import denied, detail, method_not_allowed
 from sessions_app.surfaces.http import authorize_request
 
 log = logging.getLogger("parlance.analysis")
@@ -59,11 +59,7 @@ async def _prepare(request, kind: str) -> AnalysisRun:
         duration = probe(upload.file).duration or 0.0
     except AudioFormatError as exc:
         raise AnalysisError("INVALID_FILE", f"Invalid file format: {exc}", 400) from None
-    cost = CREDITS_PER_AUDIO_SECOND[Product.ANALYTICS] * round(duration)
-    if access.customer.credit_account.balance < cost:
-        raise InsufficientCredits(
-            f"Insufficient credits: this {duration:.0f} s recording needs {cost} credits"
-        )
+    billing.ensure_affordable(access.customer, Product.ANALYTICS, duration)
     get_scheduler().ensure_capacity()
     session, path = await _start(access, upload, kind)
     focus = (request.POST.get("context") or request.POST.get("goal") or "").strip()
@@ -83,7 +79,7 @@ def _refusal(exc: Exception) -> JsonResponse:
 @csrf_exempt
 async def analyze(request):
     if request.method != "POST":
-        return detail(405, 'Method "GET" not allowed.')
+        return method_not_allowed(request)
     if request.GET.get("stream", "").lower() in ("1", "true", "yes"):
         return await analyze_stream(request)
     try:
@@ -103,7 +99,7 @@ async def analyze(request):
 @csrf_exempt
 async def analyze_stream(request):
     if request.method != "POST":
-        return detail(405, 'Method "GET" not allowed.')
+        return method_not_allowed(request)
     try:
         run = await _prepare(request, Session.Kind.REPLAY)
     except (AccessDenied, AnalysisError, EngineOverloaded) as exc:
@@ -119,7 +115,12 @@ async def analyze_stream(request):
             raise
         except Exception as exc:
             failure = failure_of(exc, run.session.conversation_id)
-            yield sse.frame(await run.fail(failure.code, failure.message))
+            try:
+                yield sse.frame(await run.fail(failure.code, failure.message))
+            except Exception:
+                # Even the failure could not be recorded: still tell the client and end.
+                log.exception("[%s] could not record the failure", run.session.conversation_id)
+                yield sse.unnumbered("error", {"code": failure.code, "message": failure.message})
 
     return sse.event_stream(frames())
 
@@ -128,7 +129,7 @@ async def analyze_stream(request):
 async def segment(request):
     """Re-segment a conversation from its timeline, without the media."""
     if request.method != "POST":
-        return detail(405, 'Method "GET" not allowed.')
+        return method_not_allowed(request)
     try:
         await authorize_request(request, None)
     except AccessDenied as exc:

@@ -16,7 +16,7 @@ from sessions_app.pipeline.live_processor import ensure_running, group_name, not
 from sessions_app.services import events, live
 from sessions_app.services.leases import Lease
 from sessions_app.surfaces.analytics import sse
-from sessions_app.surfaces.analytics.responses import denied, detail
+from sessions_app.surfaces.analytics.responses import denied, detail, method_not_allowed
 from sessions_app.surfaces.http import authorize_request, authorize_sync
 
 CONSUMER_LEASE_SECONDS = 15
@@ -60,7 +60,7 @@ async def start(request):
     if refusal := _disabled():
         return refusal
     if request.method != "POST":
-        return detail(405, 'Method "GET" not allowed.')
+        return method_not_allowed(request)
     try:
         access = await authorize_request(request, Product.ANALYTICS)
         body = _json_body(request)
@@ -101,7 +101,7 @@ async def chunk(request, session_id: str):
     if refusal := _disabled():
         return refusal
     if request.method != "POST":
-        return detail(405, 'Method "GET" not allowed.')
+        return method_not_allowed(request)
     try:
         seq = int(request.POST.get("chunk_seq", ""))
     except ValueError:
@@ -137,7 +137,7 @@ async def control(request, session_id: str):
     if refusal := _disabled():
         return refusal
     if request.method != "POST":
-        return detail(405, 'Method "GET" not allowed.')
+        return method_not_allowed(request)
     try:
         capture = await _capture(request, session_id)
         body = _json_body(request)

@@ -12,9 +12,11 @@ def _wants_text(request) -> bool:
 
 
 def _prometheus(counts: dict[str, int], latency: dict[str, float], openmetrics: bool) -> str:
+    # OpenMetrics names a counter family without "_total"; only its samples carry it.
+    family = "parlance_events" if openmetrics else "parlance_events_total"
     lines = [
-        "# HELP parlance_events_total Analytics events emitted, by type.",
-        "# TYPE parlance_events_total counter",
+        f"# HELP {family} Analytics events emitted, by type.",
+        f"# TYPE {family} counter",
         *(f'parlance_events_total{{type="{name}"}} {count}' for name, count in counts.items()),
         "# HELP parlance_agent_latency_ms Mean agent latency per utterance in this process, by agent.",
         "# TYPE parlance_agent_latency_ms gauge",

@@ -9,6 +9,12 @@ def detail(status: int, message: str) -> JsonResponse:
     return JsonResponse({"detail": message}, status=status)
 
 
+def method_not_allowed(request, allowed: str = "POST") -> JsonResponse:
+    response = detail(405, f'Method "{request.method}" not allowed.')
+    response["Allow"] = allowed
+    return response
+
+
 def denied(exc: AccessDenied) -> JsonResponse:
     response = detail(exc.rendering.http_status, exc.detail)
     if exc.rendering.http_status == 401:

@@ -7,7 +7,6 @@
 import logging
 import time
 import uuid
-from decimal import Decimal
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -16,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.errors import AccessDenied
 from billing import services as billing
-from billing.products import CREDITS_PER_AUDIO_SECOND, Product
+from billing.products import Product
 from sessions_app.engine import (
     AudioFormatError,
     EngineOverloaded,
@@ -70,12 +69,6 @@ def _settle(session: Session, seconds: float, text: str) -> None:
     sessions.end_session(session, Session.Status.COMPLETED)
 
 
-def _covers(access, seconds: float) -> bool:
-    """Refuse up front a file the balance cannot pay for, rather than transcribe it for free."""
-    cost = CREDITS_PER_AUDIO_SECOND[Product.ASR] * Decimal(str(round(seconds, 3)))
-    return access.customer.credit_account.balance >= cost
-
-
 @csrf_exempt
 async def transcribe_file(request):
     received_at = time.time()
@@ -98,8 +91,7 @@ async def transcribe_file(request):
         resolve_model(options.model)
         duration = probe(upload.file).duration or 0.0
         upload.file.seek(0)
-        if not _covers(access, duration):
-            raise billing.InsufficientCredits()
+        billing.ensure_affordable(access.customer, Product.ASR, duration)
         get_scheduler().ensure_capacity()
         call_id = str(uuid.uuid4())
         session = await _open_session(access, form, call_id)
