@@ -11,8 +11,8 @@ from tests.conftest import ROOT, server_env
 pytestmark = pytest.mark.integration
 
 
-def manage(*args: str) -> str:
-    done = subprocess.run(
+def run_manage(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=server_env(),
@@ -20,19 +20,16 @@ def manage(*args: str) -> str:
         text=True,
         timeout=60,
     )
+
+
+def manage(*args: str) -> str:
+    done = run_manage(*args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 def manage_fails(*args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=server_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_manage(*args)
     assert done.returncode != 0
     return done.stderr
 
