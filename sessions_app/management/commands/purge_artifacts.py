@@ -22,8 +22,9 @@ class Command(BaseCommand):
     def handle(self, *args, days: int, dry_run: bool, **options):
         cutoff = timezone.now() - timedelta(days=days)
         old = Session.objects.filter(
-            Q(ended_at__lt=cutoff) | Q(ended_at__isnull=True, updated_at__lt=cutoff)
-        ).exclude(metadata__artifacts_purged=True)
+            Q(ended_at__lt=cutoff) | Q(ended_at__isnull=True, updated_at__lt=cutoff),
+            artifacts_purged_at__isnull=True,
+        )
         count = 0
         for session in old.iterator():
             count += 1
@@ -31,7 +32,6 @@ class Command(BaseCommand):
                 continue
             ArtifactStore(session.conversation_id).remove()
             SessionEvent.objects.filter(session=session).delete()
-            session.metadata = {**session.metadata, "artifacts_purged": True}
-            session.save(update_fields=["metadata"])
+            Session.objects.filter(pk=session.pk).update(artifacts_purged_at=timezone.now())
         verb = "would purge" if dry_run else "purged"
         self.stdout.write(f"{verb} artifacts of {count} session(s) older than {days} day(s)")
