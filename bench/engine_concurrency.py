@@ -2,7 +2,8 @@
 
 Each stream sends ~25 s of conversation (tests/fixtures/audio/wer, rotated per stream)
 in 100 ms frames at real-time pace, start times staggered over 1 s. Reports per N:
-end of speech -> final latency p50/p95, share of partials dropped, refusals.
+end of speech -> final latency p50/p95, share of partials dropped, streams refused
+(EngineOverloaded at admission or mid-stream).
 Baseline (same run): N=1; ratios are p95(N) / p95(1).
 
 Run: .venv/bin/python bench/engine_concurrency.py   (target: largest N with p95 <= 2 s >= 8)
@@ -39,6 +40,7 @@ async def one_stream(idx: int, audio: np.ndarray, sched: Scheduler, out: dict) -
     await asyncio.sleep((idx * 0.137) % 1.0)
     t0 = time.monotonic()
     try:
+        sched.ensure_capacity()  # what a surface does before accepting a session
         for k, i in enumerate(range(0, len(pcm), frame_bytes)):
             delay = t0 + k * FRAME - time.monotonic()
             if delay > 0:

@@ -89,3 +89,24 @@ def test_hotwords_bias_recognition_towards_the_phrase(model):
     opts = TranscribeOptions(hotwords=[Hotword("ComfyUI", 2.5)])
     text = " ".join(u.text for u in transcribe(SHARED_HOTWORDS, opts))
     assert "comfyui" in text.lower().replace(" ", "")
+
+
+def test_hotwords_become_a_prompt_with_heavier_phrases_repeated():
+    opts = TranscribeOptions(hotwords=[Hotword("ComfyUI"), Hotword("Parlance", 4.5)])
+    assert opts.hotwords_text() == "ComfyUI, Parlance, Parlance"
+    assert TranscribeOptions().hotwords_text() is None
+
+
+def test_long_input_is_cut_into_pieces_at_quiet_points():
+    from sessions_app.engine.batch import iter_pieces
+
+    rng = np.random.default_rng(2)
+    loud = rng.normal(0, 0.3, (1, 16000 * 25)).astype(np.float32)
+    loud[:, 16000 * 8 : 16000 * 8 + 1600] = 0.0  # a 100 ms pause at 8 s
+    chunks = np.array_split(loud, 13, axis=1)
+    pieces = list(iter_pieces(chunks, piece_seconds=10.0))
+    assert len(pieces) >= 2
+    offset, first = pieces[0]
+    assert offset == 0.0 and 8.0 <= first.shape[1] / 16000 <= 8.1
+    assert sum(p.shape[1] for _, p in pieces) == loud.shape[1]
+    assert [o for o, _ in pieces] == sorted(o for o, _ in pieces)

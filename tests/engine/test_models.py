@@ -49,3 +49,11 @@ def test_model_is_loaded_once_and_shared(model):
     assert get_model("en-general-v2-8khz") is model
     assert model_ready()
     assert not model_ready("zz-general-v2-8khz")
+
+
+def test_engine_package_does_not_import_django():
+    import subprocess
+    import sys
+
+    code = "import sys, sessions_app.engine; sys.exit('django' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -111,3 +111,13 @@ def test_new_sessions_are_refused_when_the_expected_wait_is_too_long(blocked):
     with pytest.raises(EngineOverloaded):
         sched.submit(lambda: None, Priority.BATCH)
     gate.set()
+
+
+def test_final_is_refused_rather_than_served_late(blocked):
+    sched, gate = blocked
+    sched.submit(lambda: None, Priority.FINAL)  # accepted: ~0.45 s ahead of it
+    sched.avg_job_seconds = 10.0  # e.g. the CPU is starved by other processes
+    with pytest.raises(EngineOverloaded):
+        sched.submit(lambda: None, Priority.FINAL)
+    assert sched.stats.refused == 1
+    gate.set()
