@@ -19,6 +19,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from accounts.websocket import CredentialMiddleware  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from config.upload_limits import UploadSizeLimit  # noqa: E402
+from sessions_app.warmup import warm_up  # noqa: E402
+
+warm_up()
 
 application = ProtocolTypeRouter(
     {

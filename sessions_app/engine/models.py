@@ -92,10 +92,26 @@ def _hub_allowed(allow_hub: bool | None) -> bool:
     return os.environ.get("ENGINE_ALLOW_HUB", "").lower() in {"1", "true", "yes"}
 
 
+def model_aliases() -> dict[str, str]:
+    """MODEL_ALIASES="hi-banking-v2-8khz=tiny.en,hi-general-v2-8khz=/models/x": operator-chosen
+    names, so clients that hard-code a model (Bodhi's examples send hi-banking-v2-8khz) work
+    unchanged against whatever model this deployment has."""
+    aliases = {}
+    for pair in os.environ.get("MODEL_ALIASES", "").split(","):
+        name, sep, target = pair.partition("=")
+        if sep and name.strip() and target.strip():
+            aliases[name.strip().lower()] = target.strip()
+    return aliases
+
+
 def resolve_model(name: str | None, *, allow_hub: bool | None = None) -> ModelSpec:
     """Map a config's model name to a ModelSpec, or raise ModelNotAvailable."""
     raw = (name or "").strip()
     key = raw.lower()
+    target = model_aliases().get(key)
+    if target is not None and target.lower() != key:
+        spec = resolve_model(target, allow_hub=allow_hub)
+        return ModelSpec(raw, spec.path, spec.language, spec.english_only, spec.hub)
     if key in _DEFAULT_ALIASES:
         path = default_model_dir()
         if not _is_ct2_dir(Path(path)):

@@ -57,3 +57,14 @@ def test_engine_package_does_not_import_django():
 
     code = "import sys, sessions_app.engine; sys.exit('django' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_operator_alias_makes_a_hard_coded_model_name_available(monkeypatch):
+    from sessions_app.engine import ModelNotAvailable, resolve_model
+
+    with pytest.raises(ModelNotAvailable):
+        resolve_model("hi-banking-v2-8khz")
+    monkeypatch.setenv("MODEL_ALIASES", "hi-banking-v2-8khz=tiny.en, zz-custom = tiny.en")
+    spec = resolve_model("hi-banking-v2-8khz")
+    assert spec.name == "hi-banking-v2-8khz" and spec.path == resolve_model("tiny.en").path
+    assert resolve_model("ZZ-custom").path == spec.path
