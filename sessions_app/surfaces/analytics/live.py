@@ -175,10 +175,9 @@ def _last_event_id(request) -> int:
         return 0
 
 
-def _state(capture: LiveCapture) -> tuple[bool, str]:
-    capture.refresh_from_db(fields=["expires_at"])
+def _status(capture: LiveCapture) -> str:
     capture.session.refresh_from_db(fields=["status"])
-    return live.is_expired(capture), capture.session.status
+    return capture.session.status
 
 
 async def events_stream(request, session_id: str):
@@ -209,11 +208,9 @@ async def events_stream(request, session_id: str):
                         return
                 if batch:
                     continue
-                expired, status = await database_sync_to_async(_state)(capture)
-                if expired:
-                    await database_sync_to_async(live.mark_expired)(capture)
-                    await ensure_running(session_id)  # the processor records the expiry event
-                elif status not in live.ENDED:
+                # Until the session ends, keep a processor alive (taking over from a
+                # crashed one); it also records expiry, as the event this stream ends on.
+                if await database_sync_to_async(_status)(capture) not in live.ENDED:
                     await ensure_running(session_id)
                 await asyncio.to_thread(lease.renew)
                 await wait_for_wake(channel, WAKE_SECONDS)
