@@ -118,7 +118,16 @@ def _database() -> dict:
         db = dj_database_url.parse(url, conn_max_age=0, conn_health_checks=True)
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        # Under ASGI, Django's persistent connections do not fit; psycopg's pool does,
+        # and spares every request a new connection.
+        db["OPTIONS"] = {
+            "pool": {"min_size": 2, "max_size": envint("DATABASE_POOL_SIZE", 10, minimum=1)}
+        }
     if db["ENGINE"] == "django.db.backends.sqlite3":
+        # One file, opened in the process's database thread: keeping it open saves
+        # the open and the WAL pragma on every request.
+        db["CONN_MAX_AGE"] = None
         # IMMEDIATE takes the write lock at BEGIN, so concurrent debits queue up
         # instead of failing with "database is locked" on lock upgrade.
         db["OPTIONS"] = {

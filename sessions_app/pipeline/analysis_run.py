@@ -62,6 +62,15 @@ class AnalysisRun:
     async def _charge(self, seconds: float, marker: str) -> None:
         await database_sync_to_async(self.meter.charge_until)(seconds, marker=marker)
 
+    async def _bill_and_emit(self, seconds: float, marker: str, produced) -> list[SessionEvent]:
+        """One trip to the database per utterance: bill what it covers, then log its events."""
+
+        def work() -> list[SessionEvent]:
+            self.meter.charge_until(seconds, marker=marker)
+            return events.emit_many(self.session, produced)
+
+        return await database_sync_to_async(work)()
+
     async def events(self) -> AsyncIterator[SessionEvent]:
         conversation_id = self.session.conversation_id
         yield await self._emit("status", {"phase": "starting", "progress": 0.0})
@@ -80,13 +89,10 @@ class AnalysisRun:
         analysis = ConversationAnalysis(conversation_id, focus=self.focus, audio=track.slice)
         for index, utterance in enumerate(utterances):
             produced = await asyncio.to_thread(analysis.add, utterance)
-            await self._charge(utterance.t_end, marker=f"utt{index}")
-            for name, payload in produced:
-                yield await self._emit(name, payload)
             progress = 0.1 + 0.85 * (index + 1) / len(utterances)
-            yield await self._emit(
-                "status", {"phase": "processing", "progress": round(progress, 3)}
-            )
+            produced.append(("status", {"phase": "processing", "progress": round(progress, 3)}))
+            for event in await self._bill_and_emit(utterance.t_end, f"utt{index}", produced):
+                yield event
         result = await asyncio.to_thread(analysis.finish)
         await self._charge(max(track.duration, utterances[-1].t_end), marker="end")
         self.response = {

@@ -38,8 +38,17 @@ class ConversationAnalysis:
         self.count = 0
 
     def add(self, utterance: Utterance) -> Events:
+        transcript = self.transcript(utterance)
+        return [transcript, *self.analyse(utterance, transcript[1]["utterance_id"])]
+
+    def transcript(self, utterance: Utterance) -> tuple[str, dict[str, Any]]:
+        """The utterance's final_transcript event; numbers the utterance."""
         utterance_id = f"{self.conversation_id}_utt_{self.count:04d}"
         self.count += 1
+        return "final_transcript", final_transcript(utterance_id, utterance)
+
+    def analyse(self, utterance: Utterance, utterance_id: str) -> Events:
+        """The agents' events for an utterance already numbered by `transcript`."""
         samples = (
             self.audio(utterance.speaker, utterance.t_start, utterance.t_end)
             if self.audio
@@ -57,7 +66,7 @@ class ConversationAnalysis:
                 audio=samples,
             )
         )
-        return [("final_transcript", final_transcript(utterance_id, utterance)), *update.events()]
+        return update.events()
 
     def finish(self) -> agents.ConversationResult:
         return self.tracker.finalize()

@@ -43,6 +43,7 @@ log = logging.getLogger("parlance.live")
 
 LEASE_SECONDS = 10
 POLL_SECONDS = 0.5
+MAX_POLL_SECONDS = 5.0
 _running: dict[str, asyncio.Task] = {}
 
 
@@ -109,6 +110,7 @@ class LiveProcessor:
         self.layer = get_channel_layer()
         self.partials = 0
         self.started = False
+        self._last_seen_seq, self._quiet_polls = -1, 0
 
     # -- database --------------------------------------------------------------
     def _load(self) -> None:
@@ -133,6 +135,7 @@ class LiveProcessor:
         )
 
     def _state(self) -> _State:
+        # Raises LiveCapture.DoesNotExist once the session is deleted: the processor stops.
         capture = LiveCapture.objects.select_related("session").get(pk=self.capture.pk)
         reason = capture.session.metadata.get("cancel_reason") or ""
         return _State(capture.session.status, capture.next_chunk_seq, capture.expires_at, reason)
@@ -155,6 +158,8 @@ class LiveProcessor:
             self.channel = await self.layer.new_channel()
             await self.layer.group_add(group_name(self.public_id), self.channel)
             await self._loop()
+        except LiveCapture.DoesNotExist:
+            log.info("[%s] live session deleted; its processor stops", self.public_id)
         except InsufficientCredits:
             await self._end(
                 "error",
@@ -165,11 +170,14 @@ class LiveProcessor:
             log.exception(
                 "[%s] live processing failed", getattr(self, "conversation", self.public_id)
             )
-            await self._end(
-                "error",
-                {"code": "LIVE_ASR_FAILURE", "message": f"Live ASR failed: {exc}"},
-                Session.Status.FAILED,
-            )
+            try:
+                await self._end(
+                    "error",
+                    {"code": "LIVE_ASR_FAILURE", "message": f"Live ASR failed: {exc}"},
+                    Session.Status.FAILED,
+                )
+            except Exception:
+                log.exception("[%s] could not record the failure", self.public_id)
         finally:
             if getattr(self, "channel", None):
                 await self.layer.group_discard(group_name(self.public_id), self.channel)
@@ -213,7 +221,16 @@ class LiveProcessor:
                 return
             if not await asyncio.to_thread(self.lease.renew):
                 return  # lost the lease: another process carries on
-            await wait_for_wake(self.channel, POLL_SECONDS)
+            # Woken at once by notify(); the timeout only bounds how late expiry or a
+            # missed wake-up is noticed, and grows while the session is quiet.
+            await wait_for_wake(self.channel, self._poll_interval(state))
+
+    def _poll_interval(self, state: _State) -> float:
+        if state.next_chunk_seq != self._last_seen_seq:
+            self._last_seen_seq, self._quiet_polls = state.next_chunk_seq, 0
+        else:
+            self._quiet_polls += 1
+        return min(MAX_POLL_SECONDS, POLL_SECONDS * (1 + self._quiet_polls // 4))
 
     async def _audio(self, samples: np.ndarray) -> None:
         if not len(samples):
@@ -226,23 +243,28 @@ class LiveProcessor:
         await self._publish(produced)
 
     async def _publish(self, produced: list[Event]) -> None:
-        out: list[tuple[str, dict[str, Any]]] = []
+        partials: list[tuple[str, dict[str, Any]]] = []
         for event in produced:
             replayed = event.segment < self.finals_persisted
             if not event.is_final:
                 if not replayed:
                     self.partials += 1
-                    out.append(("partial_transcript", self._partial(event)))
+                    partials.append(("partial_transcript", self._partial(event)))
                 continue
-            analysed = await asyncio.to_thread(self.analysis.add, _utterance(event))
-            if replayed:
-                continue  # sent before this process took over
-            await database_sync_to_async(self.meter.charge_until)(
-                self.transcriber.processed_audio, marker=f"seg{event.segment}"
+            utterance = _utterance(event)
+            if replayed:  # sent before this process took over; rebuild the agents' state
+                await asyncio.to_thread(self.analysis.add, utterance)
+                continue
+            # The transcript goes out as soon as it is paid for; the agents' events follow.
+            transcript = self.analysis.transcript(utterance)
+            await self._bill_and_send(event.segment, [*partials, transcript])
+            partials = []
+            utterance_id = transcript[1]["utterance_id"]
+            await self._send(
+                await asyncio.to_thread(self.analysis.analyse, utterance, utterance_id)
             )
-            out.extend(analysed)
-        if out:
-            await self._send(out)
+        if partials:
+            await self._send(partials)
 
     def _partial(self, event: Event) -> dict[str, Any]:
         return {
@@ -252,6 +274,18 @@ class LiveProcessor:
             "stable_text": event.stable_text,
             "is_final": False,
         }
+
+    async def _bill_and_send(
+        self, segment: int, produced: list[tuple[str, dict[str, Any]]]
+    ) -> None:
+        upto = self.transcriber.processed_audio
+
+        def work() -> None:
+            self.meter.charge_until(upto, marker=f"seg{segment}")
+            events.emit_many(self.session, produced)
+
+        await database_sync_to_async(work)()
+        await notify(self.public_id)
 
     async def _send(self, produced: list[tuple[str, dict[str, Any]]]) -> None:
         await database_sync_to_async(self._emit)(produced)

@@ -47,10 +47,14 @@ class ArtifactStore:
         os.replace(temp, self.path(name))
         return self.path(name)
 
-    def append_event(self, seq: int, name: str, payload: Any) -> None:
+    def append_events(self, events) -> None:
         self.ensure()
+        lines = "".join(
+            json.dumps({"id": e.seq, "event": e.type, "data": e.payload}, default=str) + "\n"
+            for e in events
+        )
         with open(self.path("events.jsonl"), "a") as out:
-            out.write(json.dumps({"id": seq, "event": name, "data": payload}, default=str) + "\n")
+            out.write(lines)
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -8,14 +8,17 @@ from sessions_app.services.artifacts import ArtifactStore
 
 
 def emit(session: Session, name: str, payload: dict[str, Any]) -> SessionEvent:
-    event = sessions.append_event(session, name, payload)
-    ArtifactStore(session.conversation_id).append_event(event.seq, name, payload)
-    metrics.count_event(name)
-    return event
+    return emit_many(session, [(name, payload)])[0]
 
 
 def emit_many(session: Session, produced: list[tuple[str, dict[str, Any]]]) -> list[SessionEvent]:
-    return [emit(session, name, payload) for name, payload in produced]
+    """Numbered and persisted in one transaction, then logged as artifacts and counted."""
+    if not produced:
+        return []
+    saved = sessions.append_events(session, produced)
+    ArtifactStore(session.conversation_id).append_events(saved)
+    metrics.count_events([event.type for event in saved])
+    return saved
 
 
 def events_after(session: Session, seq: int, limit: int = 500) -> list[SessionEvent]:

@@ -1,5 +1,7 @@
 """Counters for GET /metrics, shared across processes through the cache (Redis in production)."""
 
+from collections import Counter
+
 from django.core.cache import cache
 
 EVENT_TYPES = (
@@ -17,14 +19,15 @@ EVENT_TYPES = (
 _PREFIX = "metrics:events:"
 
 
-def count_event(name: str) -> None:
-    key = _PREFIX + name
-    # add() is a no-op when the key exists; incr() is atomic on Redis and locmem.
-    cache.add(key, 0, timeout=None)
-    try:
-        cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=None)
+def count_events(names: list[str]) -> None:
+    for name, count in Counter(names).items():
+        key = _PREFIX + name
+        # add() is a no-op when the key exists; incr() is atomic on Redis and locmem.
+        cache.add(key, 0, timeout=None)
+        try:
+            cache.incr(key, count)
+        except ValueError:  # evicted between add and incr
+            cache.set(key, count, timeout=None)
 
 
 def event_counts() -> dict[str, int]:

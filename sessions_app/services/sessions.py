@@ -25,20 +25,30 @@ def open_session(
     )
 
 
-def append_event(session: Session, type: str, payload: dict[str, Any]) -> SessionEvent:
-    """Persist an event with the session's next sequence number (allocated under a row lock)."""
+def append_events(
+    session: Session, produced: list[tuple[str, dict[str, Any]]]
+) -> list[SessionEvent]:
+    """Persist events with the session's next sequence numbers, allocated as one block
+    under a row lock, so that concurrent writers never share or skip a number."""
     with transaction.atomic():
-        seq = (
+        last = (
             Session.objects.select_for_update()
             .filter(pk=session.pk)
             .values_list("last_event_seq", flat=True)
             .get()
         )
-        seq += 1
-        Session.objects.filter(pk=session.pk).update(last_event_seq=seq)
-        event = SessionEvent.objects.create(session=session, seq=seq, type=type, payload=payload)
-    session.last_event_seq = seq
-    return event
+        events = [
+            SessionEvent(session=session, seq=last + offset, type=name, payload=payload)
+            for offset, (name, payload) in enumerate(produced, start=1)
+        ]
+        Session.objects.filter(pk=session.pk).update(last_event_seq=last + len(events))
+        SessionEvent.objects.bulk_create(events)
+    session.last_event_seq = last + len(events)
+    return events
+
+
+def append_event(session: Session, type: str, payload: dict[str, Any]) -> SessionEvent:
+    return append_events(session, [(type, payload)])[0]
 
 
 def record_audio(session: Session, seconds: Decimal) -> None:

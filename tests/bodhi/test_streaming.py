@@ -17,7 +17,10 @@ JFK_WORDS = {"fellow", "americans", "ask", "country"}
 
 def trace(result) -> list:
     """What the client saw, for failure messages."""
-    return [(m.get("type"), m.get("segment_id"), m.get("text"), m.get("eos"), m.get("error")) for m in result.messages]
+    return [
+        (m.get("type"), m.get("segment_id"), m.get("text"), m.get("eos"), m.get("error"))
+        for m in result.messages
+    ]
 
 
 def words(text: str) -> set[str]:

@@ -1,6 +1,7 @@
 """A live-capture client written from the Illocution cookbook: start, a thread reading
 SSE, sequential chunk uploads, control, read to done."""
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -72,12 +73,41 @@ def key_headers(customer) -> dict[str, str]:
     return {"X-API-Key": customer.secret}
 
 
+# Sessions a test started, with the base URL and key that control them.
+STARTED: list[tuple[str, str, dict]] = []
+
+
 def start_session(http, customer, **body) -> dict:
     response = http.post(
         "/analyze/live/start", headers=key_headers(customer), json={"filename": "call.wav", **body}
     )
     assert response.status_code == 200, response.text
+    STARTED.append((str(http.base_url), customer.secret, response.json()))
     return response.json()
+
+
+@pytest.fixture(autouse=True)
+def sessions_end_with_the_test():
+    """Cancel what a test left running and wait for its processors to stop, so that
+    no server is still writing when the test database is flushed."""
+    STARTED.clear()
+    yield
+    from sessions_app.models import Session
+
+    for base_url, secret, session in STARTED:
+        with contextlib.suppress(httpx.TransportError):  # that server is gone (a restart test)
+            httpx.post(
+                base_url.rstrip("/") + session["control_endpoint"],
+                headers={"X-API-Key": secret},
+                json={"action": "cancel"},
+                timeout=10,
+            )
+    ids = [session["conversation_id"] for _, _, session in STARTED]
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if not Session.objects.filter(conversation_id__in=ids, ended_at__isnull=True).exists():
+            break
+        time.sleep(0.1)
 
 
 def upload(http, customer, session: dict, seq: int, data: bytes) -> httpx.Response:

@@ -49,6 +49,10 @@ def stream_language(model: str, fallback: str) -> str:
 
 
 class BodhiStreamConsumer(AsyncWebsocketConsumer):
+    # Nothing is sent to a stream through the channel layer: do not hold a Redis
+    # blocking read open for every connection.
+    channel_layer_alias = None
+
     async def connect(self) -> None:
         self.call_id = str(uuid.uuid4())
         self.stream: AsrStream | None = None
