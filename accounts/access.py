@@ -41,7 +41,7 @@ def _is_allowed(key: ApiKey, project: Project) -> bool:
 
 def _default_config(key: ApiKey) -> Config:
     configs = Config.objects.select_related("project").filter(
-        project__customer=key.customer, is_default=True
+        project__customer_id=key.customer_id, is_default=True
     )
     if _is_restricted(key):
         configs = configs.filter(project__api_keys=key)
