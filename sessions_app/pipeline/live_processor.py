@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
@@ -45,6 +45,13 @@ LEASE_SECONDS = 10
 POLL_SECONDS = 0.5
 MAX_POLL_SECONDS = 5.0
 _running: dict[str, asyncio.Task] = {}
+
+
+def in_database_pool(fn):
+    """Run the processor's database work on the thread pool, not on the one thread
+    that request handlers share: a busy session must not slow other requests' replies
+    (chunk acknowledgements above all). Each pool thread keeps its own connection."""
+    return DatabaseSyncToAsync(fn, thread_sensitive=False)
 
 
 def group_name(public_id: str) -> str:
@@ -146,7 +153,7 @@ class LiveProcessor:
     # -- the loop ----------------------------------------------------------------
     async def run(self) -> None:
         try:
-            await database_sync_to_async(self._load)()
+            await in_database_pool(self._load)()
             self.conversation = self.session.conversation_id
             self.audio = _AudioLog()
             self.analysis = ConversationAnalysis(
@@ -188,7 +195,7 @@ class LiveProcessor:
 
     async def _loop(self) -> None:
         while True:
-            state = await database_sync_to_async(self._state)()
+            state = await in_database_pool(self._state)()
             if state.status in (
                 Session.Status.COMPLETED,
                 Session.Status.FAILED,
@@ -204,7 +211,7 @@ class LiveProcessor:
                 )
                 return
             if state.status in live.INGESTING and state.expires_at <= timezone.now():
-                await database_sync_to_async(live.mark_expired)(self.capture)
+                await in_database_pool(live.mark_expired)(self.capture)
                 await self._end(
                     "error", {"code": "STREAM_FAILURE", "message": "Live session expired"}, None
                 )
@@ -284,17 +291,17 @@ class LiveProcessor:
             self.meter.charge_until(upto, marker=f"seg{segment}")
             events.emit_many(self.session, produced)
 
-        await database_sync_to_async(work)()
+        await in_database_pool(work)()
         await notify(self.public_id)
 
     async def _send(self, produced: list[tuple[str, dict[str, Any]]]) -> None:
-        await database_sync_to_async(self._emit)(produced)
+        await in_database_pool(self._emit)(produced)
         await notify(self.public_id)
 
     async def _finish(self) -> None:
         await self._audio(self.decoder.flush())
         await self._publish(await self.transcriber.finish())
-        await database_sync_to_async(self.meter.charge_until)(
+        await in_database_pool(self.meter.charge_until)(
             self.transcriber.processed_audio, marker="end"
         )
         result = await asyncio.to_thread(self.analysis.finish)
@@ -313,7 +320,7 @@ class LiveProcessor:
             if status is not None:
                 sessions.end_session(self.session, status)
 
-        await database_sync_to_async(end)()
+        await in_database_pool(end)()
         await notify(self.public_id)
 
 

@@ -197,15 +197,23 @@ async def events_stream(request, session_id: str):
         layer = get_channel_layer()
         channel = await layer.new_channel()
         await layer.group_add(group_name(session_id), channel)
+
+        async def detach() -> None:
+            await asyncio.to_thread(lease.release)
+            await layer.group_discard(group_name(session_id), channel)
+
         try:
             await ensure_running(session_id)
             while True:
                 batch = await database_sync_to_async(events.events_after)(capture.session, seen)
                 for event in batch:
                     seen = event.seq
-                    yield sse.frame(event)
                     if event.type in TERMINAL:
+                        # The stream ends with this event: free the slot before sending it.
+                        await detach()
+                        yield sse.frame(event)
                         return
+                    yield sse.frame(event)
                 if batch:
                     continue
                 # Until the session ends, keep a processor alive (taking over from a
@@ -215,7 +223,8 @@ async def events_stream(request, session_id: str):
                 await asyncio.to_thread(lease.renew)
                 await wait_for_wake(channel, WAKE_SECONDS)
         finally:
-            await layer.group_discard(group_name(session_id), channel)
-            await asyncio.to_thread(lease.release)
+            # A client that went away cancels this generator; the slot must still be
+            # freed, so the clean-up runs shielded from a second cancellation.
+            await asyncio.shield(detach())
 
     return sse.event_stream(frames())
