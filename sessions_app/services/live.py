@@ -98,15 +98,19 @@ def _write_durably(path: Path, data: bytes) -> None:
     os.replace(temp, path)
 
 
+def _locked(capture: LiveCapture) -> LiveCapture:
+    """The capture re-read under a row lock (inside a transaction); 404 once expired."""
+    capture = LiveCapture.objects.select_for_update().select_related("session").get(pk=capture.pk)
+    if is_expired(capture):
+        raise AccessDenied(Denial.SESSION_NOT_FOUND)
+    return capture
+
+
 def accept_chunk(capture: LiveCapture, seq: int, data: bytes) -> ChunkReceipt:
     digest = hashlib.sha256(data).hexdigest()
     with transaction.atomic():
-        capture = (
-            LiveCapture.objects.select_for_update().select_related("session").get(pk=capture.pk)
-        )
+        capture = _locked(capture)
         session = capture.session
-        if is_expired(capture):
-            raise AccessDenied(Denial.SESSION_NOT_FOUND)
         if session.status not in INGESTING:
             raise LiveConflict("Session already finalized")
         if seq == capture.next_chunk_seq - 1 and digest == capture.last_chunk_sha256:
@@ -135,12 +139,8 @@ def accept_chunk(capture: LiveCapture, seq: int, data: bytes) -> ChunkReceipt:
 
 def control(capture: LiveCapture, action: str, reason: str) -> LiveCapture:
     with transaction.atomic():
-        capture = (
-            LiveCapture.objects.select_for_update().select_related("session").get(pk=capture.pk)
-        )
+        capture = _locked(capture)
         session = capture.session
-        if is_expired(capture):
-            raise AccessDenied(Denial.SESSION_NOT_FOUND)
         if action == "keepalive":
             if session.status in ENDED:
                 raise LiveConflict("Session already finalized")
