@@ -443,3 +443,20 @@ def engine_baseline(stream: TestStream, frame: float, options=None) -> BaselineR
     collect(transcriber.finish_sync())
     latencies, missed = match_latencies(stream.truth, finals, sends, frame)
     return BaselineResult(latencies, missed, finals)
+
+
+@contextlib.contextmanager
+def cpu_usage(server: Server, out: dict):
+    """Record into `out` the wall time of the block and the CPU the server (all
+    threads, and its event-loop thread alone) and this client used during it."""
+    started = time.monotonic()
+    cpu0, loop0 = server.cpu_seconds(), server.main_thread_cpu_seconds()
+    mine0 = time.process_time()
+    try:
+        yield
+    finally:
+        out["wall"] = time.monotonic() - started
+        out["server_cpu"] = (server.cpu_seconds() - cpu0) / out["wall"]
+        out["loop_cpu"] = (server.main_thread_cpu_seconds() - loop0) / out["wall"]
+        out["client_cpu"] = (time.process_time() - mine0) / out["wall"]
+        out["load"] = load_average()

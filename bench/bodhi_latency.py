@@ -101,17 +101,13 @@ async def run_level(server: srv.Server, n: int, args) -> dict:
     out = {"latencies": [], "missed": 0, "finals": 0, "eos": 0, "errors": [], "behind": 0.0}
     streams = [srv.build_stream(args.seconds, rotate=3 * i) for i in range(n)]
     begin = time.monotonic() + 0.2
-    started = time.monotonic()
-    cpu0, loop0 = server.cpu_seconds(), server.main_thread_cpu_seconds()
-    mine0 = time.process_time()
-    await asyncio.gather(
-        *(one_stream(i, server, streams[i], args, begin + (i * 0.137) % 1.0, out) for i in range(n))
-    )
-    out["wall"] = time.monotonic() - started
-    out["server_cpu"] = (server.cpu_seconds() - cpu0) / out["wall"]
-    out["loop_cpu"] = (server.main_thread_cpu_seconds() - loop0) / out["wall"]
-    out["client_cpu"] = (time.process_time() - mine0) / out["wall"]
-    out["load"] = srv.load_average()
+    with srv.cpu_usage(server, out):
+        await asyncio.gather(
+            *(
+                one_stream(i, server, streams[i], args, begin + (i * 0.137) % 1.0, out)
+                for i in range(n)
+            )
+        )
     return out
 
 

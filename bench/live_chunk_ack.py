@@ -139,21 +139,14 @@ async def run_level(server: srv.Server, n: int, args: argparse.Namespace) -> dic
     streams = [srv.build_stream(args.seconds, rotate=3 * i) for i in range(n)]
     begin = time.monotonic() + 1.0  # sessions start (and attach SSE) in the meantime
     poller = asyncio.create_task(health_poller(server, begin, out["stop"], out["health"]))
-    started = time.monotonic()
-    cpu0, loop0 = server.cpu_seconds(), server.main_thread_cpu_seconds()
-    mine0 = time.process_time()
-    try:
-        await asyncio.gather(
-            *(one_session(i, server, streams[i], args, begin, out) for i in range(n))
-        )
-    finally:
-        out["stop"].set()
-        await asyncio.gather(poller, return_exceptions=True)
-    out["wall"] = time.monotonic() - started
-    out["server_cpu"] = (server.cpu_seconds() - cpu0) / out["wall"]
-    out["loop_cpu"] = (server.main_thread_cpu_seconds() - loop0) / out["wall"]
-    out["client_cpu"] = (time.process_time() - mine0) / out["wall"]
-    out["load"] = srv.load_average()
+    with srv.cpu_usage(server, out):
+        try:
+            await asyncio.gather(
+                *(one_session(i, server, streams[i], args, begin, out) for i in range(n))
+            )
+        finally:
+            out["stop"].set()
+            await asyncio.gather(poller, return_exceptions=True)
     return out
 
 
