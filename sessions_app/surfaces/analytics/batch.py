@@ -8,7 +8,6 @@ from pathlib import Path
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 
 from accounts.errors import AccessDenied
 from billing import services as billing
@@ -20,7 +19,7 @@ from sessions_app.pipeline.analysis_run import AnalysisError, AnalysisRun, failu
 from sessions_app.services import sessions
 from sessions_app.services.artifacts import ArtifactStore
 from sessions_app.surfaces.analytics import sse
-from sessions_app.surfaces.analytics.responses import denied, detail, method_not_allowed
+from sessions_app.surfaces.analytics.responses import denied, detail, endpoint
 from sessions_app.surfaces.http import authorize_request
 
 log = logging.getLogger("parlance.analysis")
@@ -76,10 +75,8 @@ def _refusal(exc: Exception) -> JsonResponse:
     raise exc
 
 
-@csrf_exempt
+@endpoint("POST")
 async def analyze(request):
-    if request.method != "POST":
-        return method_not_allowed(request)
     if request.GET.get("stream", "").lower() in ("1", "true", "yes"):
         return await analyze_stream(request)
     try:
@@ -96,10 +93,8 @@ async def analyze(request):
     return JsonResponse(run.response)
 
 
-@csrf_exempt
+@endpoint("POST")
 async def analyze_stream(request):
-    if request.method != "POST":
-        return method_not_allowed(request)
     try:
         run = await _prepare(request, Session.Kind.REPLAY)
     except (AccessDenied, AnalysisError, EngineOverloaded) as exc:
@@ -125,11 +120,9 @@ async def analyze_stream(request):
     return sse.event_stream(frames())
 
 
-@csrf_exempt
+@endpoint("POST")
 async def segment(request):
     """Re-segment a conversation from its timeline, without the media."""
-    if request.method != "POST":
-        return method_not_allowed(request)
     try:
         await authorize_request(request, None)
     except AccessDenied as exc:

@@ -5,9 +5,7 @@ import json
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 
 from accounts.errors import AccessDenied
 from billing.products import Product
@@ -16,7 +14,7 @@ from sessions_app.pipeline.live_processor import ensure_running, group_name, not
 from sessions_app.services import events, live
 from sessions_app.services.leases import Lease
 from sessions_app.surfaces.analytics import sse
-from sessions_app.surfaces.analytics.responses import denied, detail, method_not_allowed
+from sessions_app.surfaces.analytics.responses import denied, detail, endpoint
 from sessions_app.surfaces.http import authorize_request, authorize_sync
 
 CONSUMER_LEASE_SECONDS = 15
@@ -33,14 +31,6 @@ def _iso(moment) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _disabled() -> JsonResponse | None:
-    if not settings.ENABLE_LIVE_STREAMING:
-        return detail(
-            404, "Live streaming is disabled on this server (ENABLE_LIVE_STREAMING=false)"
-        )
-    return None
-
-
 async def _capture(request, session_id: str, product: Product | None = None) -> LiveCapture:
     access = await authorize_request(request, product)
     return await database_sync_to_async(live.find)(access, session_id)
@@ -55,12 +45,8 @@ def _json_body(request) -> dict:
     return body
 
 
-@csrf_exempt
+@endpoint("POST", live=True)
 async def start(request):
-    if refusal := _disabled():
-        return refusal
-    if request.method != "POST":
-        return method_not_allowed(request)
     try:
         access = await authorize_request(request, Product.ANALYTICS)
         body = _json_body(request)
@@ -96,12 +82,8 @@ async def start(request):
     )
 
 
-@csrf_exempt
+@endpoint("POST", live=True)
 async def chunk(request, session_id: str):
-    if refusal := _disabled():
-        return refusal
-    if request.method != "POST":
-        return method_not_allowed(request)
     try:
         seq = int(request.POST.get("chunk_seq", ""))
     except ValueError:
@@ -132,12 +114,8 @@ async def chunk(request, session_id: str):
     )
 
 
-@csrf_exempt
+@endpoint("POST", live=True)
 async def control(request, session_id: str):
-    if refusal := _disabled():
-        return refusal
-    if request.method != "POST":
-        return method_not_allowed(request)
     try:
         capture = await _capture(request, session_id)
         body = _json_body(request)
@@ -180,9 +158,8 @@ def _status(capture: LiveCapture) -> str:
     return capture.session.status
 
 
+@endpoint(live=True)
 async def events_stream(request, session_id: str):
-    if refusal := _disabled():
-        return refusal
     try:
         capture = await _capture(request, session_id)
     except AccessDenied as exc:

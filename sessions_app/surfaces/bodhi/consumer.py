@@ -26,7 +26,6 @@ from sessions_app.engine import (
     StreamingOptions,
     TranscribeOptions,
     get_scheduler,
-    resolve_model,
 )
 from sessions_app.models import Session
 from sessions_app.pipeline.asr_stream import AsrStream
@@ -41,11 +40,6 @@ RETRYABLE_CLOSE = {500: 1011, 503: 1013}
 
 def close_code(status: int) -> int:
     return RETRYABLE_CLOSE.get(status, 4000 + status)
-
-
-def stream_language(model: str, fallback: str) -> str:
-    spec = resolve_model(model)
-    return spec.language or ("en" if spec.english_only else fallback)
 
 
 class BodhiStreamConsumer(AsyncWebsocketConsumer):
@@ -146,7 +140,7 @@ class BodhiStreamConsumer(AsyncWebsocketConsumer):
             partials=not config.exclude_partial,
             transcribe=TranscribeOptions(model=config.model, hotwords=config.hotwords),
         )
-        self.language = stream_language(config.model, stored.language)
+        self.language = protocol.stream_language(config.model, stored.language)
         self.stream = await AsrStream.open(
             self.access,
             kind=Session.Kind.ASR_STREAM,

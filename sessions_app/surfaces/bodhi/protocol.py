@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sessions_app.engine import Event, Hotword
+from sessions_app.engine import Event, Hotword, resolve_model
 
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 48000
 # Bodhi's documented clamp for endpoint_silence_duration.
@@ -137,6 +137,13 @@ def parse_stream_config(message: Any) -> StreamConfig:
         at_start_lid=as_bool(raw.get("at_start_lid")),
         transliterate=as_bool(raw.get("transliterate")),
     )
+
+
+def stream_language(model: str, fallback: str) -> str:
+    """The language a model name transcribes: forced by the name, English for an
+    English-only model, else the config's."""
+    spec = resolve_model(model)
+    return spec.language or ("en" if spec.english_only else fallback)
 
 
 def is_eof(message: Any) -> bool:

@@ -31,7 +31,6 @@ from sessions_app.models import Session
 from sessions_app.services import sessions
 from sessions_app.services.metering import Meter
 from sessions_app.surfaces.bodhi import protocol
-from sessions_app.surfaces.bodhi.consumer import stream_language
 from sessions_app.surfaces.bodhi.numbers import spoken_numbers_to_digits
 from sessions_app.surfaces.http import authorize_request
 
@@ -102,7 +101,7 @@ async def transcribe_file(request):
         text = " ".join(u.text.strip() for u in utterances if u.text.strip())
         if protocol.as_bool(request.POST.get("parse_number")):
             text = spoken_numbers_to_digits(
-                text, stream_language(options.model, access.config.language)
+                text, protocol.stream_language(options.model, access.config.language)
             )
         seconds = duration or max((u.t_end for u in utterances), default=0.0)
         await _settle(session, seconds, text)
