@@ -51,6 +51,17 @@ def _default_config(key: ApiKey) -> Config:
     return config
 
 
+def authorize_tenant(principal: Principal, *, product: Product | None = None) -> Customer:
+    """The rows of the matrix that do not depend on a project: for requests about a
+    session that exists, whose project and config were settled when it started."""
+    customer = principal.customer
+    if not customer.is_active:
+        raise AccessDenied(Denial.CUSTOMER_INACTIVE)
+    if product is not None:
+        billing.authorize(customer, product)
+    return customer
+
+
 def authorize(
     principal: Principal,
     *,

@@ -2,6 +2,8 @@
 
 * ``start_server()``: daphne on a free port with a scratch SQLite DATA_DIR, migrated, one
   customer provisioned; returns a ``Server`` (base URL, WS URL, API key, ``stop()``).
+  ``production=True``: a scratch PostgreSQL database and Redis (BENCH_DATABASE_URL,
+  BENCH_REDIS_URL) instead; ``workers=N`` adds N `manage.py live_worker` processes.
 * Test speech streams: the WER sentences (tests/fixtures/audio/wer, two per file) cut at
   their speech edges and joined with 1-2 s of digital silence, so the end of speech of
   every utterance is known from the construction (``build_stream``).
@@ -55,6 +57,8 @@ class Server:
     log_path: Path
     proc: subprocess.Popen
     keep: bool = False
+    workers: list[subprocess.Popen] = field(default_factory=list)
+    scratch_database: str | None = None
     _stopped: bool = field(default=False, repr=False)
     _problems: list[str] | None = field(default=None, repr=False)
 
@@ -72,6 +76,9 @@ class Server:
         """CPU time (user + system, all threads) the daphne process has used so far."""
         return _proc_cpu(Path(f"/proc/{self.proc.pid}/stat"))
 
+    def worker_cpu_seconds(self) -> float:
+        return sum(_proc_cpu(Path(f"/proc/{w.pid}/stat")) for w in self.workers)
+
     def main_thread_cpu_seconds(self) -> float:
         """CPU time of daphne's main thread: the asyncio event loop (Python, under the GIL)."""
         return _proc_cpu(Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/stat"))
@@ -80,10 +87,10 @@ class Server:
         """Server log lines that look like trouble (tracebacks, errors, warnings)."""
         if self._problems is not None:
             return self._problems
-        try:
-            lines = self.log_path.read_text(errors="replace").splitlines()
-        except OSError:
-            return []
+        lines = []
+        for path in [self.log_path, *sorted(self.log_path.parent.glob("worker*.log"))]:
+            with contextlib.suppress(OSError):
+                lines += path.read_text(errors="replace").splitlines()
         marks = ("Traceback", "ERROR", "Error", "WARNING", "Exception")
         return [line for line in lines if any(m in line for m in marks)]
 
@@ -91,14 +98,17 @@ class Server:
         if self._stopped:
             return
         self._stopped = True
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        for proc in [self.proc, *self.workers]:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=5)
         self._problems = self.log_problems()
+        if self.scratch_database:
+            _drop_database(self.scratch_database)
         if not self.keep:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
@@ -128,6 +138,39 @@ def _proc_cpu(stat: Path) -> float:
         return float("nan")
 
 
+def _admin_connection():
+    import psycopg
+
+    url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    return psycopg.connect(url, autocommit=True), url
+
+
+def _create_database() -> tuple[str, str]:
+    """A scratch PostgreSQL database: (its name, its URL)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    name = f"parlance_bench_{os.getpid()}"
+    conn, url = _admin_connection()
+    with conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name, urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def _drop_database(name: str) -> None:
+    conn, _ = _admin_connection()
+    with conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _scratch_redis() -> str:
+    import redis
+
+    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
 def start_server(
     *,
     credits: int = 1_000_000,
@@ -135,12 +178,23 @@ def start_server(
     warm: bool = True,
     keep: bool = False,
     timeout: float = 60.0,
+    production: bool = False,
+    workers: int = 0,
+    worker_nice: int = 10,
 ) -> Server:
-    """Start daphne on a scratch DATA_DIR; `warm` loads the model in it (one tiny /analyze)."""
+    """Start daphne on a scratch DATA_DIR; `warm` loads the model in it (one tiny /analyze).
+    `production`: scratch PostgreSQL + Redis instead of SQLite + in-process layers;
+    `workers`: that many live workers (implies `production`), niced by `worker_nice`."""
     data_dir = Path(tempfile.mkdtemp(prefix="parlance-bench-"))
     full_env = {**os.environ, **BENCH_ENV, "DATA_DIR": str(data_dir), **(env or {})}
     full_env.pop("DATABASE_URL", None)
     full_env.pop("REDIS_URL", None)
+    scratch_database = None
+    if production or workers:
+        scratch_database, full_env["DATABASE_URL"] = _create_database()
+        full_env["REDIS_URL"] = _scratch_redis()
+    if workers:
+        full_env["LIVE_WORKERS"] = "true"
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=full_env, check=True)
     made = json.loads(
@@ -181,7 +235,19 @@ def start_server(
         log_path=log_path,
         proc=proc,
         keep=keep,
+        scratch_database=scratch_database,
     )
+    for i in range(workers):
+        with open(data_dir / f"worker{i}.log", "wb") as worker_log:
+            server.workers.append(
+                subprocess.Popen(
+                    [*manage, "live_worker", "--nice", str(worker_nice)],
+                    cwd=ROOT,
+                    env=full_env,
+                    stdout=worker_log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
     try:
         deadline = time.monotonic() + timeout
         with server.client(timeout=5) as client:
@@ -451,6 +517,7 @@ def cpu_usage(server: Server, out: dict):
     threads, and its event-loop thread alone) and this client used during it."""
     started = time.monotonic()
     cpu0, loop0 = server.cpu_seconds(), server.main_thread_cpu_seconds()
+    workers0 = server.worker_cpu_seconds()
     mine0 = time.process_time()
     try:
         yield
@@ -458,5 +525,6 @@ def cpu_usage(server: Server, out: dict):
         out["wall"] = time.monotonic() - started
         out["server_cpu"] = (server.cpu_seconds() - cpu0) / out["wall"]
         out["loop_cpu"] = (server.main_thread_cpu_seconds() - loop0) / out["wall"]
+        out["worker_cpu"] = (server.worker_cpu_seconds() - workers0) / out["wall"]
         out["client_cpu"] = (time.process_time() - mine0) / out["wall"]
         out["load"] = load_average()

@@ -163,6 +163,17 @@ def main() -> None:
         help="stop uploading after this long per level when the server falls behind (s)",
     )
     parser.add_argument("--no-sse", action="store_true", help="no SSE consumers")
+    parser.add_argument(
+        "--production",
+        action="store_true",
+        help="PostgreSQL + Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL) instead of the embedded default",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="live workers (LIVE_WORKERS=true, implies --production); 0: daphne processes sessions",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch DATA_DIR")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",") if x.strip()]
@@ -171,7 +182,15 @@ def main() -> None:
         f"{args.chunk * 1000:.0f} ms chunks at real-time pace, ~{args.seconds:.0f} s per session, "
         f"SSE consumers {'off' if args.no_sse else 'on'}; {srv.load_average()} at start"
     )
-    server = srv.start_server(keep=args.keep)
+    shape = (
+        f"PostgreSQL + Redis, daphne + {args.workers} live worker(s) at nice 10"
+        if args.workers
+        else "PostgreSQL + Redis, daphne alone"
+        if args.production
+        else "embedded default (SQLite, in-process layers), daphne alone"
+    )
+    print(f"shape: {shape}")
+    server = srv.start_server(keep=args.keep, production=args.production, workers=args.workers)
     results = {}
     try:
         idle = asyncio.run(idle_health(server, 100))
@@ -203,7 +222,7 @@ def main() -> None:
         print(
             f"  finals received {r['finals']} for {r['utterances']} utterances sent (in part or whole); "
             f"errors {len(r['errors'])}; CPU used: daphne {r['server_cpu']:.2f} cores "
-            f"(event-loop thread {r['loop_cpu']:.2f}), "
+            f"(event-loop thread {r['loop_cpu']:.2f}), live workers {r['worker_cpu']:.2f}, "
             f"this client {r['client_cpu']:.2f} cores"
         )
         for line in r["errors"][:5]:

@@ -52,6 +52,10 @@ CSRF_TRUSTED_ORIGINS = [
 HOST = envstr("HOST", "127.0.0.1")
 PORT = envint("PORT", 8000, minimum=1, maximum=65535)
 ENABLE_LIVE_STREAMING = envbool("ENABLE_LIVE_STREAMING", True)
+# true: live sessions are processed (ASR, agents) by `manage.py live_worker` processes
+# and the servers only ingest and stream, so heavy analysis never delays a chunk
+# acknowledgement. Needs REDIS_URL, which carries work and wake-ups between them.
+LIVE_WORKERS = envbool("LIVE_WORKERS", False)
 MAX_FILE_SIZE_MB = envint("MAX_FILE_SIZE_MB", 500, minimum=1)
 # `manage.py purge_artifacts` deletes media, events and analyses older than this.
 ARTIFACT_RETENTION_DAYS = envint("ARTIFACT_RETENTION_DAYS", 30, minimum=1)
@@ -82,15 +86,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.async_middleware.SecurityMiddleware",
+    "config.static_files.StaticFilesMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.async_middleware.SessionMiddleware",
+    "config.async_middleware.CommonMiddleware",
+    "config.async_middleware.CsrfViewMiddleware",
+    "config.async_middleware.AuthenticationMiddleware",
+    "config.async_middleware.MessageMiddleware",
+    "config.async_middleware.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -156,6 +160,8 @@ if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
+elif LIVE_WORKERS:
+    raise ImproperlyConfigured("LIVE_WORKERS=true needs REDIS_URL (work reaches the workers there)")
 else:
     # One process only: events never leave it (see README, "One machine, and beyond it").
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -3,7 +3,7 @@
 Exactly one process runs a session's processor, the holder of its lease (see
 services.leases). Any process that accepts a chunk, a control action or an SSE
 consumer calls `ensure_running`; if the holder died, its lease runs out and the
-caller takes over. A new processor replays the stored chunks from the start: the
+caller (or with LIVE_WORKERS, a live worker) takes over. A new processor replays the stored chunks from the start: the
 engine's finals depend only on the audio, so the finals already persisted come
 out again identically and are skipped (not re-sent, not re-billed), and the
 conversation's agents are rebuilt from them. Nothing acknowledged is lost.
@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 from channels.db import DatabaseSyncToAsync
+from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.utils import timezone
 
 from billing.products import Product
@@ -43,6 +45,8 @@ log = logging.getLogger("parlance.live")
 
 LEASE_SECONDS = 10
 POLL_SECONDS = 0.5
+# Where servers hand live sessions to `manage.py live_worker` processes (LIVE_WORKERS).
+WORK_CHANNEL = "live-work"
 MAX_POLL_SECONDS = 5.0
 _running: dict[str, asyncio.Task] = {}
 
@@ -69,11 +73,35 @@ async def wait_for_wake(channel: str, timeout: float) -> None:
         await asyncio.wait_for(get_channel_layer().receive(channel), timeout=timeout)
 
 
+def _owner_lease(public_id: str) -> Lease:
+    return Lease(f"live-owner:{public_id}", LEASE_SECONDS)
+
+
 async def ensure_running(public_id: str) -> None:
+    """Make sure some process is processing the session: with LIVE_WORKERS a live
+    worker (the one holding its lease, else the next to take the work), else this one."""
+    if not settings.LIVE_WORKERS:
+        await start_here(public_id)
+    elif not await asyncio.to_thread(_owner_lease(public_id).taken):
+        try:
+            await get_channel_layer().send(
+                WORK_CHANNEL, {"type": "live.process", "session_id": public_id}
+            )
+        except ChannelFull:
+            # The workers' next scan of open sessions finds it all the same.
+            log.warning("[%s] live workers are behind; the session waits for a scan", public_id)
+
+
+def running_here() -> list[asyncio.Task]:
+    return [task for task in _running.values() if not task.done()]
+
+
+async def start_here(public_id: str) -> None:
+    """Process the session in this process, unless this or another already does."""
     task = _running.get(public_id)
     if task is not None and not task.done():
         return
-    lease = Lease(f"live-owner:{public_id}", LEASE_SECONDS)
+    lease = _owner_lease(public_id)
     if not await asyncio.to_thread(lease.acquire):
         return  # another process holds it; a crashed holder's lease runs out soon
     # A fresh context: the task outlives the request that started it, and must not

@@ -9,7 +9,7 @@ lease runs out after `seconds`, and the next caller takes over.
 import os
 import uuid
 
-from django.core.cache import cache
+from sessions_app.services.shared_cache import shared_cache
 
 # Identifies this process as a lease holder.
 PROCESS_TOKEN = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -23,17 +23,21 @@ class Lease:
 
     def acquire(self) -> bool:
         # cache.add is atomic "set if absent" on Redis (SET NX) and locmem.
-        return cache.add(self.key, self.holder, timeout=self.seconds) or self.held()
+        return shared_cache().add(self.key, self.holder, timeout=self.seconds) or self.held()
 
     def held(self) -> bool:
-        return cache.get(self.key) == self.holder
+        return shared_cache().get(self.key) == self.holder
+
+    def taken(self) -> bool:
+        """Whether anyone holds it."""
+        return shared_cache().get(self.key) is not None
 
     def renew(self) -> bool:
         if not self.held():
             return False
-        cache.touch(self.key, timeout=self.seconds)
+        shared_cache().touch(self.key, timeout=self.seconds)
         return True
 
     def release(self) -> None:
         if self.held():
-            cache.delete(self.key)
+            shared_cache().delete(self.key)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.access import Access
 from accounts.errors import AccessDenied, Denial
+from accounts.models import Customer
 from sessions_app.models import LiveCapture, Session
 from sessions_app.services import events, sessions
 from sessions_app.services.artifacts import ArtifactStore
@@ -60,11 +61,11 @@ def start(access: Access, *, goal: str, suffix: str, ttl_seconds: int) -> LiveCa
     return capture
 
 
-def find(access: Access, public_id: str) -> LiveCapture:
-    """The caller's own live session, or 404: another tenant's looks exactly like none."""
+def find(customer: Customer, public_id: str) -> LiveCapture:
+    """The customer's own live session, or 404: another tenant's looks exactly like none."""
     capture = (
         LiveCapture.objects.select_related("session", "session__config")
-        .filter(public_id=public_id, session__customer=access.customer)
+        .filter(public_id=public_id, session__customer=customer)
         .first()
     )
     if capture is None or is_expired(capture):
@@ -98,18 +99,25 @@ def _write_durably(path: Path, data: bytes) -> None:
     os.replace(temp, path)
 
 
-def _locked(capture: LiveCapture) -> LiveCapture:
-    """The capture re-read under a row lock (inside a transaction); 404 once expired."""
-    capture = LiveCapture.objects.select_for_update().select_related("session").get(pk=capture.pk)
-    if is_expired(capture):
+def _locked(customer: Customer, public_id: str) -> LiveCapture:
+    """The customer's capture read under a row lock (inside a transaction); 404 for
+    another tenant's, an unknown or an expired one."""
+    capture = (
+        LiveCapture.objects.select_for_update()
+        .select_related("session")
+        .filter(public_id=public_id, session__customer=customer)
+        .first()
+    )
+    if capture is None or is_expired(capture):
         raise AccessDenied(Denial.SESSION_NOT_FOUND)
     return capture
 
 
-def accept_chunk(capture: LiveCapture, seq: int, data: bytes) -> ChunkReceipt:
+def accept_chunk(customer: Customer, public_id: str, seq: int, data: bytes) -> ChunkReceipt:
+    """Store chunk `seq` durably, in order: one locked read, one write, no other query."""
     digest = hashlib.sha256(data).hexdigest()
     with transaction.atomic():
-        capture = _locked(capture)
+        capture = _locked(customer, public_id)
         session = capture.session
         if session.status not in INGESTING:
             raise LiveConflict("Session already finalized")
@@ -137,9 +145,9 @@ def accept_chunk(capture: LiveCapture, seq: int, data: bytes) -> ChunkReceipt:
     return ChunkReceipt(capture.received_bytes, capture.next_chunk_seq, duplicate=False)
 
 
-def control(capture: LiveCapture, action: str, reason: str) -> LiveCapture:
+def control(customer: Customer, public_id: str, action: str, reason: str) -> LiveCapture:
     with transaction.atomic():
-        capture = _locked(capture)
+        capture = _locked(customer, public_id)
         session = capture.session
         if action == "keepalive":
             if session.status in ENDED:

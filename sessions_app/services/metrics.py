@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from django.core.cache import cache
+from sessions_app.services.shared_cache import shared_cache
 
 EVENT_TYPES = (
     "status",
@@ -23,13 +23,13 @@ def count_events(names: list[str]) -> None:
     for name, count in Counter(names).items():
         key = _PREFIX + name
         # add() is a no-op when the key exists; incr() is atomic on Redis and locmem.
-        cache.add(key, 0, timeout=None)
+        shared_cache().add(key, 0, timeout=None)
         try:
-            cache.incr(key, count)
+            shared_cache().incr(key, count)
         except ValueError:  # evicted between add and incr
-            cache.set(key, count, timeout=None)
+            shared_cache().set(key, count, timeout=None)
 
 
 def event_counts() -> dict[str, int]:
-    values = cache.get_many([_PREFIX + name for name in EVENT_TYPES])
+    values = shared_cache().get_many([_PREFIX + name for name in EVENT_TYPES])
     return {name: int(values.get(_PREFIX + name, 0)) for name in EVENT_TYPES}

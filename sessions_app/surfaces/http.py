@@ -9,7 +9,8 @@ scheduler, and authorize through the same resolver and authorizer as DRF.
 from channels.db import database_sync_to_async
 
 from accounts import credentials
-from accounts.access import Access, authorize
+from accounts.access import Access, authorize, authorize_tenant
+from accounts.models import Customer
 from billing.products import Product
 
 
@@ -19,6 +20,12 @@ def authorize_sync(
     """For sync code already on the database thread (one hop instead of two)."""
     principal = credentials.resolve(credentials.extract(request.headers, request.GET))
     return authorize(principal, project_id=project_id, config_id=config_id, product=product)
+
+
+def tenant_sync(request, product: Product | None = None) -> Customer:
+    """The caller's customer, for requests about an existing session (see authorize_tenant)."""
+    principal = credentials.resolve(credentials.extract(request.headers, request.GET))
+    return authorize_tenant(principal, product=product)
 
 
 async def authorize_request(

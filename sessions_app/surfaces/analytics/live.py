@@ -15,7 +15,7 @@ from sessions_app.services import events, live
 from sessions_app.services.leases import Lease
 from sessions_app.surfaces.analytics import sse
 from sessions_app.surfaces.analytics.responses import denied, detail, endpoint
-from sessions_app.surfaces.http import authorize_request, authorize_sync
+from sessions_app.surfaces.http import authorize_request, tenant_sync
 
 CONSUMER_LEASE_SECONDS = 15
 WAKE_SECONDS = 1.0
@@ -31,9 +31,11 @@ def _iso(moment) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-async def _capture(request, session_id: str, product: Product | None = None) -> LiveCapture:
-    access = await authorize_request(request, product)
-    return await database_sync_to_async(live.find)(access, session_id)
+async def _capture(request, session_id: str) -> LiveCapture:
+    def find() -> LiveCapture:
+        return live.find(tenant_sync(request), session_id)
+
+    return await database_sync_to_async(find)()
 
 
 def _json_body(request) -> dict:
@@ -92,11 +94,12 @@ async def chunk(request, session_id: str):
     data = upload.read() if upload is not None else request.POST.get("chunk", "").encode()
 
     def receive() -> live.ChunkReceipt:
-        # One trip to the database thread: authorize, find, then sequence and store.
-        capture = live.find(authorize_sync(request, Product.ANALYTICS), session_id)
+        # One trip to the database thread: authorize, then find, sequence and store.
+        customer = tenant_sync(request, Product.ANALYTICS)
         if not data:
+            live.find(customer, session_id)  # an unknown session is 404 before this 400
             raise EmptyChunk()
-        return live.accept_chunk(capture, seq, data)
+        return live.accept_chunk(customer, session_id, seq, data)
 
     try:
         receipt = await database_sync_to_async(receive)()
@@ -117,13 +120,14 @@ async def chunk(request, session_id: str):
 @endpoint("POST", live=True)
 async def control(request, session_id: str):
     try:
-        capture = await _capture(request, session_id)
+        customer = await database_sync_to_async(tenant_sync)(request)
+        await database_sync_to_async(live.find)(customer, session_id)  # 404 before any 400
         body = _json_body(request)
         action = body.get("action")
         if action not in ("finalize", "cancel", "keepalive"):
             return detail(400, "action must be one of finalize, cancel, keepalive")
         capture = await database_sync_to_async(live.control)(
-            capture, action, str(body.get("reason") or "")
+            customer, session_id, action, str(body.get("reason") or "")
         )
     except AccessDenied as exc:
         return denied(exc)
