@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts import keys, tokens
 from accounts.errors import AccessDenied, Denial
+from accounts.key_lookup import load_key
 from accounts.models import ApiKey, Customer
 
 
@@ -63,38 +63,10 @@ def extract(headers: Mapping[str, str], query: Mapping[str, str]) -> Credential 
     return Credential(secret=secret, claimed_customer_id=claimed.strip() if claimed else None)
 
 
-_KEY_COLUMNS = (
-    "prefix",
-    "key_hash",
-    "last_used_at",
-    "expires_at",
-    "revoked_at",
-    "customer__public_id",
-    "customer__name",
-    "customer__is_active",
-    "customer__concurrent_sessions_override",
-    "customer__plan__code",
-    "customer__plan__concurrent_sessions",
-    "customer__plan__max_session_minutes",
-    "customer__plan__requests_per_minute",
-    "customer__credit_account__balance",
-)
-
-
 def _load_key(prefix: str) -> ApiKey:
     # One query: the key, whether it is limited to projects, its customer, the plan
     # and the balance the authorizer reads next.
-    # Only the columns the checks read: building the SQL costs more than running it.
-    key = (
-        ApiKey.objects.select_related("customer__plan", "customer__credit_account")
-        .only(*_KEY_COLUMNS)
-        .annotate(
-            restricted=Exists(ApiKey.projects.through.objects.filter(apikey_id=OuterRef("pk")))
-        )
-        .filter(prefix=prefix)
-        .order_by()[:1]
-    )
-    key = key[0] if key else None
+    key = load_key(prefix)
     if key is None:
         raise AccessDenied(Denial.BAD_CREDENTIAL)
     return key

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +49,9 @@ POLL_SECONDS = 0.5
 # Where servers hand live sessions to `manage.py live_worker` processes (LIVE_WORKERS).
 WORK_CHANNEL = "live-work"
 MAX_POLL_SECONDS = 5.0
+HAND_OVER_RECHECK = 1.0
 _running: dict[str, asyncio.Task] = {}
+_checked: dict[str, float] = {}  # session -> when this process last checked its worker
 
 
 def in_database_pool(fn):
@@ -58,17 +61,27 @@ def in_database_pool(fn):
     return DatabaseSyncToAsync(fn, thread_sensitive=False)
 
 
-def group_name(public_id: str) -> str:
+def processor_group(public_id: str) -> str:
     return f"live-{public_id}"
 
 
-async def notify(public_id: str) -> None:
-    """Wake the session's processor and SSE consumers, in whatever process they run."""
-    await get_channel_layer().group_send(group_name(public_id), {"type": "live.wake"})
+def consumer_group(public_id: str) -> str:
+    return f"live-events-{public_id}"
+
+
+async def wake_processor(public_id: str) -> None:
+    """New chunks or a control action: wake the session's processor, wherever it runs."""
+    await get_channel_layer().group_send(processor_group(public_id), {"type": "live.wake"})
+
+
+async def wake_consumers(public_id: str) -> None:
+    """New events: wake the session's SSE consumer, wherever it runs. (Separate from the
+    processor's group: a consumer has nothing to do when a chunk arrives.)"""
+    await get_channel_layer().group_send(consumer_group(public_id), {"type": "live.wake"})
 
 
 async def wait_for_wake(channel: str, timeout: float) -> None:
-    """Until a `notify` for the group `channel` joined, or `timeout` (polling is the fallback)."""
+    """Until a wake-up for a group `channel` joined, or `timeout` (polling is the fallback)."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(get_channel_layer().receive(channel), timeout=timeout)
 
@@ -82,7 +95,16 @@ async def ensure_running(public_id: str) -> None:
     worker (the one holding its lease, else the next to take the work), else this one."""
     if not settings.LIVE_WORKERS:
         await start_here(public_id)
-    elif not await asyncio.to_thread(_owner_lease(public_id).taken):
+        return
+    # Chunks arrive ten times a second; once a second is soon enough to notice that a
+    # worker is gone (its lease outlives it by seconds anyway).
+    now = time.monotonic()
+    if now - _checked.get(public_id, -HAND_OVER_RECHECK) < HAND_OVER_RECHECK:
+        return
+    if len(_checked) > 10_000:
+        _checked.clear()
+    _checked[public_id] = now
+    if not await asyncio.to_thread(_owner_lease(public_id).taken):
         try:
             await get_channel_layer().send(
                 WORK_CHANNEL, {"type": "live.process", "session_id": public_id}
@@ -191,7 +213,7 @@ class LiveProcessor:
             self.transcriber = await asyncio.to_thread(StreamingTranscriber, self.options)
             self.next_seq = 0
             self.channel = await self.layer.new_channel()
-            await self.layer.group_add(group_name(self.public_id), self.channel)
+            await self.layer.group_add(processor_group(self.public_id), self.channel)
             await self._loop()
         except LiveCapture.DoesNotExist:
             log.info("[%s] live session deleted; its processor stops", self.public_id)
@@ -215,7 +237,7 @@ class LiveProcessor:
                 log.exception("[%s] could not record the failure", self.public_id)
         finally:
             if getattr(self, "channel", None):
-                await self.layer.group_discard(group_name(self.public_id), self.channel)
+                await self.layer.group_discard(processor_group(self.public_id), self.channel)
             if getattr(self, "transcriber", None):
                 self.transcriber.close()
             await asyncio.to_thread(self.lease.release)
@@ -320,11 +342,11 @@ class LiveProcessor:
             events.emit_many(self.session, produced)
 
         await in_database_pool(work)()
-        await notify(self.public_id)
+        await wake_consumers(self.public_id)
 
     async def _send(self, produced: list[tuple[str, dict[str, Any]]]) -> None:
         await in_database_pool(self._emit)(produced)
-        await notify(self.public_id)
+        await wake_consumers(self.public_id)
 
     async def _finish(self) -> None:
         await self._audio(self.decoder.flush())
@@ -349,7 +371,7 @@ class LiveProcessor:
                 sessions.end_session(self.session, status)
 
         await in_database_pool(end)()
-        await notify(self.public_id)
+        await wake_consumers(self.public_id)
 
 
 def _utterance(event: Event) -> Utterance:

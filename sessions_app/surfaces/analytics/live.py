@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -10,7 +11,12 @@ from django.http import JsonResponse
 from accounts.errors import AccessDenied
 from billing.products import Product
 from sessions_app.models import LiveCapture, Session
-from sessions_app.pipeline.live_processor import ensure_running, group_name, notify, wait_for_wake
+from sessions_app.pipeline.live_processor import (
+    consumer_group,
+    ensure_running,
+    wait_for_wake,
+    wake_processor,
+)
 from sessions_app.services import events, live
 from sessions_app.services.leases import Lease
 from sessions_app.surfaces.analytics import sse
@@ -111,7 +117,7 @@ async def chunk(request, session_id: str):
         return detail(409, str(exc))
     if not receipt.duplicate:
         await ensure_running(session_id)
-        await notify(session_id)
+        await wake_processor(session_id)
     return JsonResponse(
         {"received_bytes": receipt.received_bytes, "next_chunk_seq": receipt.next_chunk_seq}
     )
@@ -137,7 +143,7 @@ async def control(request, session_id: str):
         return detail(409, str(exc))
     if action != "keepalive":
         await ensure_running(session_id)
-        await notify(session_id)
+        await wake_processor(session_id)
     status = {"finalize": "finalizing", "cancel": "cancelled"}.get(action, capture.session.status)
     details = {
         "finalize": "Ingest stopped; final analysis follows on the events stream",
@@ -177,14 +183,15 @@ async def events_stream(request, session_id: str):
         nonlocal seen
         layer = get_channel_layer()
         channel = await layer.new_channel()
-        await layer.group_add(group_name(session_id), channel)
+        await layer.group_add(consumer_group(session_id), channel)
 
         async def detach() -> None:
             await asyncio.to_thread(lease.release)
-            await layer.group_discard(group_name(session_id), channel)
+            await layer.group_discard(consumer_group(session_id), channel)
 
         try:
             await ensure_running(session_id)
+            upkeep_due = time.monotonic() + WAKE_SECONDS
             while True:
                 batch = await database_sync_to_async(events.events_after)(capture.session, seen)
                 for event in batch:
@@ -197,11 +204,13 @@ async def events_stream(request, session_id: str):
                     yield sse.frame(event)
                 if batch:
                     continue
-                # Until the session ends, keep a processor alive (taking over from a
-                # crashed one); it also records expiry, as the event this stream ends on.
-                if await database_sync_to_async(_status)(capture) not in live.ENDED:
-                    await ensure_running(session_id)
-                await asyncio.to_thread(lease.renew)
+                if time.monotonic() >= upkeep_due:
+                    upkeep_due = time.monotonic() + WAKE_SECONDS
+                    # Until the session ends, keep a processor alive (taking over from a
+                    # crashed one); it also records expiry, as the event this stream ends on.
+                    if await database_sync_to_async(_status)(capture) not in live.ENDED:
+                        await ensure_running(session_id)
+                    await asyncio.to_thread(lease.renew)
                 await wait_for_wake(channel, WAKE_SECONDS)
         finally:
             # A client that went away cancels this generator; the slot must still be
