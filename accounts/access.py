@@ -70,8 +70,7 @@ def authorize(
     product: Product | None = None,
 ) -> Access:
     customer, key = principal.customer, principal.key
-    if not customer.is_active:
-        raise AccessDenied(Denial.CUSTOMER_INACTIVE)
+    authorize_tenant(principal)  # the balance is checked last, after project and config
 
     if principal.token_project_id:
         if project_id and project_id != principal.token_project_id:
