@@ -174,6 +174,9 @@ def main() -> None:
         default=0,
         help="live workers (LIVE_WORKERS=true, implies --production); 0: daphne processes sessions",
     )
+    parser.add_argument(
+        "--worker-nice", type=int, default=10, help="niceness of the live workers (0-19)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch DATA_DIR")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",") if x.strip()]
@@ -183,14 +186,19 @@ def main() -> None:
         f"SSE consumers {'off' if args.no_sse else 'on'}; {srv.load_average()} at start"
     )
     shape = (
-        f"PostgreSQL + Redis, daphne + {args.workers} live worker(s) at nice 10"
+        f"PostgreSQL + Redis, daphne + {args.workers} live worker(s) at nice {args.worker_nice}"
         if args.workers
         else "PostgreSQL + Redis, daphne alone"
         if args.production
         else "embedded default (SQLite, in-process layers), daphne alone"
     )
     print(f"shape: {shape}")
-    server = srv.start_server(keep=args.keep, production=args.production, workers=args.workers)
+    server = srv.start_server(
+        keep=args.keep,
+        production=args.production,
+        workers=args.workers,
+        worker_nice=args.worker_nice,
+    )
     results = {}
     try:
         idle = asyncio.run(idle_health(server, 100))

@@ -8,13 +8,14 @@ and telephony and server clients send no Origin at all.
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Django must be set up before consumers (and their models) are imported.
+from config.request_threads import get_asgi_application
+
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from daphne.http_protocol import WebRequest  # noqa: E402
 
 from accounts.websocket import CredentialMiddleware  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
@@ -22,6 +23,13 @@ from config.upload_limits import UploadSizeLimit  # noqa: E402
 from sessions_app.warmup import warm_up  # noqa: E402
 
 warm_up()
+
+# Under daphne, twisted parses every form body into request.args, which daphne never
+# reads. That is an email-package parse of each upload (most of a chunk upload's HTTP
+# parsing), and a malformed multipart body gets twisted's bare 400 before Django can
+# answer in the surface's own format. Twisted sets the switch per request from a
+# constructor argument daphne does not pass, so a class property overrides it.
+WebRequest._parsePOSTFormSubmission = property(lambda self: False, lambda self, value: None)
 
 application = ProtocolTypeRouter(
     {

@@ -7,6 +7,7 @@ becomes a 500 with a detail and a log line carrying the request id.
 import logging
 
 from django.http import JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -68,4 +69,6 @@ def server_error(request):
 
 
 def bad_request(request, exception=None):
+    if isinstance(exception, MultiPartParserError):
+        return JsonResponse({"detail": f"Malformed multipart body: {exception}"}, status=400)
     return JsonResponse({"detail": "Bad request."}, status=400)

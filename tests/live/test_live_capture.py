@@ -116,6 +116,19 @@ def test_empty_or_malformed_chunk_is_400(http, customer_with_credits):
     assert bad_seq.status_code == 400
 
 
+def test_multipart_body_without_a_boundary_is_a_json_400(http, customer_with_credits):
+    # daphne's twisted layer used to answer this itself, with an empty bare 400.
+    c = customer_with_credits
+    session = start_session(http, c)
+    response = http.post(
+        session["chunk_endpoint"],
+        headers={**key_headers(c), "Content-Type": "multipart/form-data"},
+        content=b'--X\r\nContent-Disposition: form-data; name="chunk_seq"\r\n\r\n0\r\n--X--\r\n',
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("Malformed multipart body")
+
+
 def test_finalized_session_refuses_chunks_and_a_second_finalize(
     http, customer_with_credits, jfk_wav
 ):
