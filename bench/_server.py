@@ -181,10 +181,12 @@ def start_server(
     production: bool = False,
     workers: int = 0,
     worker_nice: int = 10,
+    worker_idle: bool = False,
 ) -> Server:
     """Start daphne on a scratch DATA_DIR; `warm` loads the model in it (one tiny /analyze).
     `production`: scratch PostgreSQL + Redis instead of SQLite + in-process layers;
-    `workers`: that many live workers (implies `production`), niced by `worker_nice`."""
+    `workers`: that many live workers (implies `production`), niced by `worker_nice`,
+    at idle CPU priority with `worker_idle`."""
     data_dir = Path(tempfile.mkdtemp(prefix="parlance-bench-"))
     full_env = {**os.environ, **BENCH_ENV, "DATA_DIR": str(data_dir), **(env or {})}
     full_env.pop("DATABASE_URL", None)
@@ -241,7 +243,13 @@ def start_server(
         with open(data_dir / f"worker{i}.log", "wb") as worker_log:
             server.workers.append(
                 subprocess.Popen(
-                    [*manage, "live_worker", "--nice", str(worker_nice)],
+                    [
+                        *manage,
+                        "live_worker",
+                        "--nice",
+                        str(worker_nice),
+                        *(["--idle"] if worker_idle else []),
+                    ],
                     cwd=ROOT,
                     env=full_env,
                     stdout=worker_log,

@@ -177,6 +177,11 @@ def main() -> None:
     parser.add_argument(
         "--worker-nice", type=int, default=10, help="niceness of the live workers (0-19)"
     )
+    parser.add_argument(
+        "--worker-idle",
+        action="store_true",
+        help="live workers at idle CPU priority (live_worker --idle, Linux SCHED_IDLE)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch DATA_DIR")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",") if x.strip()]
@@ -186,7 +191,8 @@ def main() -> None:
         f"SSE consumers {'off' if args.no_sse else 'on'}; {srv.load_average()} at start"
     )
     shape = (
-        f"PostgreSQL + Redis, daphne + {args.workers} live worker(s) at nice {args.worker_nice}"
+        f"PostgreSQL + Redis, daphne + {args.workers} live worker(s) at "
+        + ("idle CPU priority" if args.worker_idle else f"nice {args.worker_nice}")
         if args.workers
         else "PostgreSQL + Redis, daphne alone"
         if args.production
@@ -198,6 +204,7 @@ def main() -> None:
         production=args.production,
         workers=args.workers,
         worker_nice=args.worker_nice,
+        worker_idle=args.worker_idle,
     )
     results = {}
     try:

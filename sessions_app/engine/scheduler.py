@@ -14,7 +14,8 @@ arbitrarily late) and FIFO (a stream's final would wait behind other streams' pa
 * When the queue is full of non-partial work, ``submit`` raises ``EngineOverloaded``
   immediately: refusing is better than answering late. The same happens when the
   expected wait exceeds ENGINE_MAX_WAIT (new batch jobs, admission via
-  ``ensure_capacity``) or twice that (finals of running streams).
+  ``ensure_capacity``) or twice that (finals of running streams), except for the
+  patient finals of streams that keep their audio and may fall behind (live capture).
 """
 
 from __future__ import annotations
@@ -155,15 +156,21 @@ class Scheduler:
         return True
 
     def submit(
-        self, fn: Callable[[], T], priority: Priority = Priority.BATCH
+        self, fn: Callable[[], T], priority: Priority = Priority.BATCH, *, patient: bool = False
     ) -> concurrent.futures.Future:
-        """Queue ``fn`` for a worker; raises EngineOverloaded/PartialDropped when refused."""
+        """Queue ``fn`` for a worker; raises EngineOverloaded/PartialDropped when refused.
+
+        ``patient``: a FINAL whose stream keeps its audio and can fall behind (live
+        capture) queues however long the wait; it is never refused for load. Each such
+        stream awaits its final before feeding more, so they cannot flood the queue."""
         future: concurrent.futures.Future = concurrent.futures.Future()
         with self._cond:
             if self._closed:
                 raise EngineOverloaded("speech engine is shutting down")
             live = self.depth
-            if priority == Priority.PARTIAL:
+            if patient and priority == Priority.FINAL:
+                pass
+            elif priority == Priority.PARTIAL:
                 if self._queued(Priority.PARTIAL) >= self.partial_limit or live >= self.queue_size:
                     self.stats.partials_dropped += 1
                     raise PartialDropped("partial refused: queue busy")

@@ -59,6 +59,9 @@ class StreamingOptions:
     # Greedy finals: same WER as beam 5 on the WER set, ~15 % less compute per final,
     # which is what bounds the number of concurrent streams. None: transcribe.beam_size.
     final_beam_size: int | None = 1
+    # A stream whose audio is stored (live capture) may fall behind and catch up: under
+    # load its finals come late instead of being refused (which ends a Bodhi stream).
+    patient: bool = False
     transcribe: TranscribeOptions = field(default_factory=TranscribeOptions)
 
     def __post_init__(self) -> None:
@@ -167,7 +170,8 @@ class StreamingTranscriber:
                 model, audio, opts, language=lang, offset=start / SAMPLE_RATE, beam_size=beam
             )
 
-        fut = self._scheduler.submit(job, Priority.FINAL)  # may raise EngineOverloaded
+        # Unless patient, may raise EngineOverloaded.
+        fut = self._scheduler.submit(job, Priority.FINAL, patient=self.options.patient)
         return _Final(self._utt, start, end, fut, time.monotonic())
 
     def _final_for(self, start: int, end: int) -> _Final:

@@ -185,6 +185,7 @@ class LiveProcessor:
             sample_rate=SAMPLE_RATE,
             trailing_silence=(config.endpoint_silence_ms / 1000) if config else 0.5,
             partials=config.partial_results if config else True,
+            patient=True,  # the chunks are stored: fall behind rather than fail
             transcribe=TranscribeOptions(
                 model=config.asr_model if config else None,
                 language=config.language if config else None,

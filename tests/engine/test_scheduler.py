@@ -121,3 +121,15 @@ def test_final_is_refused_rather_than_served_late(blocked):
         sched.submit(lambda: None, Priority.FINAL)
     assert sched.stats.refused == 1
     gate.set()
+
+
+def test_a_patient_final_queues_however_long_the_wait(blocked):
+    sched, gate = blocked
+    sched.avg_job_seconds = 10.0  # saturated: an ordinary final would be refused
+    queued = [sched.submit(lambda i=i: i, Priority.FINAL, patient=True) for i in range(4)]
+    assert sched.depth == 4  # beyond queue_size=2 as well
+    with pytest.raises(EngineOverloaded):
+        sched.submit(lambda: None, Priority.FINAL)
+    gate.set()
+    assert [f.result(5) for f in queued] == [0, 1, 2, 3]
+    assert sched.stats.refused == 1

@@ -175,6 +175,26 @@ def test_final_refused_with_engine_overloaded_when_queue_is_full(jfk_16k, model)
         sched.shutdown()
 
 
+def test_patient_stream_gets_its_final_late_instead_of_refused(jfk_16k, model):
+    import threading
+
+    sched = Scheduler(workers=1, queue_size=1)
+    gate, started = threading.Event(), threading.Event()
+    try:
+        sched.submit(lambda: started.set() or gate.wait(10), Priority.FINAL)
+        assert started.wait(5)
+        sched.submit(lambda: None, Priority.FINAL)  # fills the queue
+        stream = StreamingTranscriber(
+            StreamingOptions(partials=False, patient=True), scheduler=sched
+        )
+        threading.Timer(0.5, gate.set).start()  # the engine frees up later
+        events = stream.feed_sync(to_pcm16(jfk_16k[: int(2.3 * 16000)]) + SILENCE_1S)
+        assert "americans" in " ".join(e.text for e in finals(events)).lower()
+    finally:
+        gate.set()
+        sched.shutdown()
+
+
 def test_unknown_model_refuses_the_stream():
     with pytest.raises(ModelNotAvailable, match=r"^model 'xx-general-v2-8khz' is not available$"):
         StreamingTranscriber(

@@ -25,8 +25,15 @@ class Command(BaseCommand):
             help="lower this process's CPU priority by this much (0-19), so that servers "
             "on the same machine answer requests first",
         )
+        parser.add_argument(
+            "--idle",
+            action="store_true",
+            help="run only on CPU time nothing else wants (Linux SCHED_IDLE): servers on "
+            "the same machine are never kept waiting by analysis, which falls behind "
+            "while they are busy and catches up after",
+        )
 
-    def handle(self, *args, nice: int, **options):
+    def handle(self, *args, nice: int, idle: bool, **options):
         if not settings.LIVE_WORKERS:
             raise CommandError(
                 "live workers only serve servers started with LIVE_WORKERS=true (and REDIS_URL)"
@@ -35,6 +42,11 @@ class Command(BaseCommand):
             raise CommandError("--nice must be between 0 and 19")
         if nice:
             os.nice(nice)
+        if idle:
+            if not hasattr(os, "SCHED_IDLE"):
+                raise CommandError("--idle needs Linux (SCHED_IDLE)")
+            # Before warm-up: the inference threads it starts inherit the policy.
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         warm_up()
         asyncio.run(self._serve())
 
