@@ -254,6 +254,7 @@ def start_server(
                     env=full_env,
                     stdout=worker_log,
                     stderr=subprocess.STDOUT,
+                    start_new_session=True,  # as a service manager starts it
                 )
             )
     try:

@@ -115,10 +115,10 @@ def _locked(customer: Customer, public_id: str) -> LiveCapture:
 
 
 @cache
-def _chunk_sql(vendor: str) -> tuple[str, str, str]:
-    """The chunk path's three statements. Chunks come ten times a second per session
-    and building these through the ORM cost more than running them: they are built
-    once, from the models' own table and column names."""
+def _chunk_sql(vendor: str) -> tuple[str, str, str, str]:
+    """The chunk path's statements. Chunks come ten times a second per session and
+    building these through the ORM cost more than running them: they are built once,
+    from the models' own table and column names."""
     quote = connection.ops.quote_name
     capture, session = LiveCapture._meta, Session._meta
 
@@ -128,15 +128,26 @@ def _chunk_sql(vendor: str) -> tuple[str, str, str]:
     def s(name: str) -> str:
         return "s." + quote(session.get_field(name).column)
 
-    ingesting = ", ".join(f"'{status}'" for status in sorted(INGESTING))
-    select = (
-        f"SELECT {s('status')}, {s('conversation_id')}, {c('next_chunk_seq')}, "
-        f"{c('received_bytes')}, {c('last_chunk_sha256')}, {c('ttl_seconds')}, "
-        f"({s('status')} = '{Session.Status.EXPIRED}' OR ({s('status')} IN ({ingesting}) "
-        f"AND {c('expires_at')} <= %s)) "
+    tables = (
         f"FROM {quote(capture.db_table)} c JOIN {quote(session.db_table)} s "
-        f"ON {s('id')} = {c('session')} WHERE {c('public_id')} = %s AND {s('customer')} = %s"
-        + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+        f"ON {s('id')} = {c('session')} WHERE {c('public_id')} = %s"
+    )
+    # Only the capture's row: the session's is locked by whoever numbers its events (a
+    # live worker, maybe starved of CPU on purpose), and a chunk must not wait for that.
+    lock = ""
+    if connection.features.has_select_for_update:
+        lock = " FOR UPDATE OF c" if connection.features.has_select_for_update_of else " FOR UPDATE"
+    select_capture = (
+        f"SELECT {c('next_chunk_seq')}, {c('received_bytes')}, {c('last_chunk_sha256')}, "
+        f"{c('ttl_seconds')} {tables} AND {s('customer')} = %s{lock}"
+    )
+    # A statement of its own, after the lock: it sees what a control action that held
+    # the lock before it committed (read committed takes a snapshot per statement).
+    ingesting = ", ".join(f"'{status}'" for status in sorted(INGESTING))
+    select_session = (
+        f"SELECT {s('status')}, {s('conversation_id')}, "
+        f"({s('status')} = '{Session.Status.EXPIRED}' OR ({s('status')} IN ({ingesting}) "
+        f"AND {c('expires_at')} <= %s)) {tables}"
     )
     columns = ("next_chunk_seq", "received_bytes", "last_chunk_sha256", "last_chunk_size")
     update_capture = (
@@ -149,21 +160,25 @@ def _chunk_sql(vendor: str) -> tuple[str, str, str]:
         f"UPDATE {quote(session.db_table)} SET {quote(session.get_field('status').column)} = %s "
         f"WHERE {quote(session.get_field('conversation_id').column)} = %s"
     )
-    return select, update_capture, update_session
+    return select_capture, select_session, update_capture, update_session
 
 
 def accept_chunk(customer: Customer, public_id: str, seq: int, data: bytes) -> ChunkReceipt:
     """Store chunk `seq` durably, in order, under the capture's row lock."""
     digest = hashlib.sha256(data).hexdigest()
-    select, update_capture, update_session = _chunk_sql(connection.vendor)
+    select_capture, select_session, update_capture, update_session = _chunk_sql(connection.vendor)
     adapt = connection.ops.adapt_datetimefield_value
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(select, [adapt(now), public_id, customer.pk])
+        cursor.execute(select_capture, [public_id, customer.pk])
         row = cursor.fetchone()
-        if row is None or row[6]:
+        if row is None:
             raise AccessDenied(Denial.SESSION_NOT_FOUND)
-        status, conversation_id, next_seq, received, last_digest, ttl, _ = row
+        next_seq, received, last_digest, ttl = row
+        cursor.execute(select_session, [adapt(now), public_id])
+        status, conversation_id, expired = cursor.fetchone()
+        if expired:
+            raise AccessDenied(Denial.SESSION_NOT_FOUND)
         if status not in INGESTING:
             raise LiveConflict("Session already finalized")
         if seq == next_seq - 1 and digest == last_digest:

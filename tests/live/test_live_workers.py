@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -56,6 +57,7 @@ class Worker:
         self.log_path = log_path
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "live_worker", *options],
+            start_new_session=True,  # as a service manager starts it
             cwd=ROOT,
             env=server_env(LIVE_WORKERS="true"),
             stdout=self._log,
@@ -126,6 +128,8 @@ def test_a_worker_processes_what_the_server_ingests_and_another_takes_over_when_
         # Idle priority only yields the CPU to other work; on a quiet machine it is as fast.
         second = workers("worker", "worker2", "--idle")
         assert os.sched_getscheduler(second.process.pid) == os.SCHED_IDLE
+        autogroup = Path(f"/proc/{second.process.pid}/autogroup")
+        assert not autogroup.exists() or autogroup.read_text().strip().endswith("nice 19")
         seq += 1
         while seq * CHUNK < len(jfk_wav):
             response = upload(http, c, session, seq, jfk_wav[seq * CHUNK : (seq + 1) * CHUNK])
@@ -136,6 +140,9 @@ def test_a_worker_processes_what_the_server_ingests_and_another_takes_over_when_
         assert control(http, c, session, "finalize").status_code == 200
         reader.wait(timeout=120)
     assert reader.types[-1] == "done", reader.types
+    deadline = time.monotonic() + 10  # the lease is released just after the done event
+    while _owner(session) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert _owner(session) == "", "the worker let go of the session when it ended"
     finals = reader.of("final_transcript")
     ids = [f["utterance_id"] for f in finals]

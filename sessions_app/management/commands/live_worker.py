@@ -1,8 +1,10 @@
 """`manage.py live_worker`: run live sessions' analysis away from the servers."""
 
 import asyncio
+import contextlib
 import os
 import signal
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -46,7 +48,7 @@ class Command(BaseCommand):
             if not hasattr(os, "SCHED_IDLE"):
                 raise CommandError("--idle needs Linux (SCHED_IDLE)")
             # Before warm-up: the inference threads it starts inherit the policy.
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            _run_on_idle_cpu_only()
         warm_up()
         asyncio.run(self._serve())
 
@@ -56,3 +58,16 @@ class Command(BaseCommand):
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await serve(stop)
+
+
+def _run_on_idle_cpu_only() -> None:
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    # With autogroup scheduling the kernel first shares the CPU between sessions,
+    # whatever their processes' policies, so a busy worker's session would still
+    # hold back the database's. A worker that leads its own session (as a service
+    # manager starts it) gives that session the lowest weight too. It never touches
+    # another session: that would be the operator's shell.
+    autogroup = Path("/proc/self/autogroup")
+    if os.getsid(0) == os.getpid() and autogroup.exists():
+        with contextlib.suppress(OSError):
+            autogroup.write_text("19")
