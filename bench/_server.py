@@ -58,6 +58,8 @@ class Server:
     proc: subprocess.Popen
     keep: bool = False
     workers: list[subprocess.Popen] = field(default_factory=list)
+    # More daphne processes sharing the listening socket (the production shape: N servers).
+    more_servers: list[subprocess.Popen] = field(default_factory=list)
     scratch_database: str | None = None
     _stopped: bool = field(default=False, repr=False)
     _problems: list[str] | None = field(default=None, repr=False)
@@ -72,23 +74,28 @@ class Server:
     def async_client(self, **kwargs) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, headers=self.headers, trust_env=False, **kwargs)
 
+    @property
+    def servers(self) -> list[subprocess.Popen]:
+        return [self.proc, *self.more_servers]
+
     def cpu_seconds(self) -> float:
-        """CPU time (user + system, all threads) the daphne process has used so far."""
-        return _proc_cpu(Path(f"/proc/{self.proc.pid}/stat"))
+        """CPU time (user + system, all threads) the daphne processes have used so far."""
+        return sum(_proc_cpu(Path(f"/proc/{p.pid}/stat")) for p in self.servers)
 
     def worker_cpu_seconds(self) -> float:
         return sum(_proc_cpu(Path(f"/proc/{w.pid}/stat")) for w in self.workers)
 
     def main_thread_cpu_seconds(self) -> float:
-        """CPU time of daphne's main thread: the asyncio event loop (Python, under the GIL)."""
-        return _proc_cpu(Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/stat"))
+        """CPU time of daphne's main threads: the asyncio event loops (Python, under the GIL)."""
+        return sum(_proc_cpu(Path(f"/proc/{p.pid}/task/{p.pid}/stat")) for p in self.servers)
 
     def log_problems(self) -> list[str]:
         """Server log lines that look like trouble (tracebacks, errors, warnings)."""
         if self._problems is not None:
             return self._problems
         lines = []
-        for path in [self.log_path, *sorted(self.log_path.parent.glob("worker*.log"))]:
+        logs = self.log_path.parent
+        for path in [*sorted(logs.glob("server*.log")), *sorted(logs.glob("worker*.log"))]:
             with contextlib.suppress(OSError):
                 lines += path.read_text(errors="replace").splitlines()
         marks = ("Traceback", "ERROR", "Error", "WARNING", "Exception")
@@ -98,7 +105,7 @@ class Server:
         if self._stopped:
             return
         self._stopped = True
-        for proc in [self.proc, *self.workers]:
+        for proc in [*self.servers, *self.workers]:
             if proc.poll() is None:
                 proc.terminate()
                 try:
@@ -182,17 +189,19 @@ def start_server(
     workers: int = 0,
     worker_nice: int = 10,
     worker_idle: bool = False,
+    servers: int = 1,
 ) -> Server:
     """Start daphne on a scratch DATA_DIR; `warm` loads the model in it (one tiny /analyze).
     `production`: scratch PostgreSQL + Redis instead of SQLite + in-process layers;
     `workers`: that many live workers (implies `production`), niced by `worker_nice`,
-    at idle CPU priority with `worker_idle`."""
+    at idle CPU priority with `worker_idle`; `servers` daphne processes share one
+    listening socket, as N servers behind a proxy would share the requests."""
     data_dir = Path(tempfile.mkdtemp(prefix="parlance-bench-"))
     full_env = {**os.environ, **BENCH_ENV, "DATA_DIR": str(data_dir), **(env or {})}
     full_env.pop("DATABASE_URL", None)
     full_env.pop("REDIS_URL", None)
     scratch_database = None
-    if production or workers:
+    if production or workers or servers > 1:
         scratch_database, full_env["DATABASE_URL"] = _create_database()
         full_env["REDIS_URL"] = _scratch_redis()
     if workers:
@@ -209,26 +218,34 @@ def start_server(
             text=True,
         ).stdout
     )
-    port = free_port()
-    log_path = data_dir / "server.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - the child owns it for its lifetime
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "config.asgi:application",
-        ],
-        cwd=ROOT,
-        env=full_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    log.close()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1024)
+    listener.set_inheritable(True)
+    port = listener.getsockname()[1]
+    procs = []
+    for i in range(servers):
+        log_path = data_dir / (f"server{i}.log" if i else "server.log")
+        with open(log_path, "wb") as log:
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "daphne",
+                        "--fd",
+                        str(listener.fileno()),
+                        "config.asgi:application",
+                    ],
+                    cwd=ROOT,
+                    env=full_env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=(listener.fileno(),),
+                )
+            )
+    listener.close()  # the servers hold it now
+    proc, log_path = procs[0], data_dir / "server.log"
     server = Server(
         url=f"http://127.0.0.1:{port}",
         ws_url=f"ws://127.0.0.1:{port}",
@@ -236,6 +253,7 @@ def start_server(
         data_dir=data_dir,
         log_path=log_path,
         proc=proc,
+        more_servers=procs[1:],
         keep=keep,
         scratch_database=scratch_database,
     )

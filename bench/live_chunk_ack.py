@@ -175,6 +175,12 @@ def main() -> None:
         help="live workers (LIVE_WORKERS=true, implies --production); 0: daphne processes sessions",
     )
     parser.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="daphne processes sharing the listening socket (more than 1 implies --production)",
+    )
+    parser.add_argument(
         "--worker-nice", type=int, default=10, help="niceness of the live workers (0-19)"
     )
     parser.add_argument(
@@ -190,12 +196,13 @@ def main() -> None:
         f"{args.chunk * 1000:.0f} ms chunks at real-time pace, ~{args.seconds:.0f} s per session, "
         f"SSE consumers {'off' if args.no_sse else 'on'}; {srv.load_average()} at start"
     )
+    daphnes = f"{args.servers} daphne processes" if args.servers > 1 else "daphne"
     shape = (
-        f"PostgreSQL + Redis, daphne + {args.workers} live worker(s) at "
+        f"PostgreSQL + Redis, {daphnes} + {args.workers} live worker(s) at "
         + ("idle CPU priority" if args.worker_idle else f"nice {args.worker_nice}")
         if args.workers
-        else "PostgreSQL + Redis, daphne alone"
-        if args.production
+        else f"PostgreSQL + Redis, {daphnes} alone"
+        if args.production or args.servers > 1
         else "embedded default (SQLite, in-process layers), daphne alone"
     )
     print(f"shape: {shape}")
@@ -205,6 +212,7 @@ def main() -> None:
         workers=args.workers,
         worker_nice=args.worker_nice,
         worker_idle=args.worker_idle,
+        servers=args.servers,
     )
     results = {}
     try:

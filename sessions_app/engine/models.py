@@ -158,6 +158,37 @@ def engine_workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
+def engine_nice() -> int:
+    """How much lower the inference threads' CPU priority is than the process's
+    (ENGINE_NICE, default 10, 0-19; Linux): requests served by the same process are
+    answered first, and inference takes the CPU time they leave."""
+    return min(19, max(0, int(os.environ.get("ENGINE_NICE", "10"))))
+
+
+def _with_lowered_priority(build):
+    """`build()` on a thread of lowered priority, so that the threads CTranslate2 starts
+    for the model inherit it. (On Linux a niceness is per thread; new threads inherit
+    their creator's.)"""
+    nice = engine_nice()
+    if not nice or not hasattr(os, "nice"):
+        return build()
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            os.nice(nice)
+            outcome["model"] = build()
+        except BaseException as exc:  # re-raised in the caller
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="engine-load")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["model"]
+
+
 _models: dict[str, WhisperModel] = {}
 _lock = threading.Lock()
 
@@ -184,13 +215,15 @@ def load_spec(spec: ModelSpec) -> WhisperModel:
             threads = int(os.environ.get("ENGINE_CPU_THREADS", "0")) or max(
                 1, (os.cpu_count() or 1) // workers
             )
-            model = WhisperModel(
-                spec.path,
-                device=device,
-                compute_type=compute_type,
-                cpu_threads=threads,
-                num_workers=workers,
-                local_files_only=not spec.hub,
+            model = _with_lowered_priority(
+                lambda: WhisperModel(
+                    spec.path,
+                    device=device,
+                    compute_type=compute_type,
+                    cpu_threads=threads,
+                    num_workers=workers,
+                    local_files_only=not spec.hub,
+                )
             )
             _models[spec.path] = model
     return model

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import threading
+from pathlib import Path
+
 import pytest
 
 from sessions_app.engine import ModelNotAvailable, get_model, model_ready, resolve_model
@@ -68,3 +72,20 @@ def test_operator_alias_makes_a_hard_coded_model_name_available(monkeypatch):
     spec = resolve_model("hi-banking-v2-8khz")
     assert spec.name == "hi-banking-v2-8khz" and spec.path == resolve_model("tiny.en").path
     assert resolve_model("ZZ-custom").path == spec.path
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="per-thread niceness is Linux's")
+def test_inference_threads_run_below_the_request_threads_priority():
+    from sessions_app.engine.models import engine_nice
+
+    get_model()
+
+    def niceness(task: Path) -> int:
+        return int((task / "stat").read_text().rsplit(")", 1)[1].split()[16])
+
+    tasks = Path(f"/proc/{os.getpid()}/task")
+    levels = {niceness(task) for task in tasks.iterdir()}
+    base = niceness(tasks / str(threading.get_native_id()))
+    assert engine_nice() == 10  # the default
+    # CTranslate2's workers, started on the lowered loader thread.
+    assert min(19, base + 10) in levels
