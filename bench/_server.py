@@ -223,10 +223,10 @@ def start_server(
     listener.listen(1024)
     listener.set_inheritable(True)
     port = listener.getsockname()[1]
+    log_path = data_dir / "server.log"
     procs = []
     for i in range(servers):
-        log_path = data_dir / (f"server{i}.log" if i else "server.log")
-        with open(log_path, "wb") as log:
+        with open(data_dir / f"server{i or ''}.log", "wb") as log:
             procs.append(
                 subprocess.Popen(
                     [
@@ -245,7 +245,7 @@ def start_server(
                 )
             )
     listener.close()  # the servers hold it now
-    proc, log_path = procs[0], data_dir / "server.log"
+    proc = procs[0]
     server = Server(
         url=f"http://127.0.0.1:{port}",
         ws_url=f"ws://127.0.0.1:{port}",

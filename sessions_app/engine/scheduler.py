@@ -169,7 +169,7 @@ class Scheduler:
                 raise EngineOverloaded("speech engine is shutting down")
             live = self.depth
             if patient and priority == Priority.FINAL:
-                pass
+                pass  # never refused for load: see the docstring
             elif priority == Priority.PARTIAL:
                 if self._queued(Priority.PARTIAL) >= self.partial_limit or live >= self.queue_size:
                     self.stats.partials_dropped += 1
