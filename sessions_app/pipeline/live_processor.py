@@ -10,7 +10,6 @@ conversation's agents are rebuilt from them. Nothing acknowledged is lost.
 """
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 import time
@@ -37,7 +36,7 @@ from sessions_app.engine import (
 from sessions_app.models import LiveCapture, Session, SessionEvent
 from sessions_app.pipeline.conversation import ConversationAnalysis
 from sessions_app.pipeline.live_audio import LiveAudioDecoder
-from sessions_app.services import events, live, sessions
+from sessions_app.services import events, live, sessions, wakeups
 from sessions_app.services.artifacts import ArtifactStore
 from sessions_app.services.leases import Lease
 from sessions_app.services.metering import Meter
@@ -61,29 +60,23 @@ def in_database_pool(fn):
     return DatabaseSyncToAsync(fn, thread_sensitive=False)
 
 
-def processor_group(public_id: str) -> str:
+def processor_topic(public_id: str) -> str:
     return f"live-{public_id}"
 
 
-def consumer_group(public_id: str) -> str:
+def consumer_topic(public_id: str) -> str:
+    # Separate from the processor's: a consumer has nothing to do when a chunk arrives.
     return f"live-events-{public_id}"
 
 
 async def wake_processor(public_id: str) -> None:
     """New chunks or a control action: wake the session's processor, wherever it runs."""
-    await get_channel_layer().group_send(processor_group(public_id), {"type": "live.wake"})
+    await wakeups.ring(processor_topic(public_id))
 
 
 async def wake_consumers(public_id: str) -> None:
-    """New events: wake the session's SSE consumer, wherever it runs. (Separate from the
-    processor's group: a consumer has nothing to do when a chunk arrives.)"""
-    await get_channel_layer().group_send(consumer_group(public_id), {"type": "live.wake"})
-
-
-async def wait_for_wake(channel: str, timeout: float) -> None:
-    """Until a wake-up for a group `channel` joined, or `timeout` (polling is the fallback)."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(get_channel_layer().receive(channel), timeout=timeout)
+    """New events: wake the session's SSE consumer, wherever it runs."""
+    await wakeups.ring(consumer_topic(public_id))
 
 
 def _owner_lease(public_id: str) -> Lease:
@@ -164,7 +157,6 @@ class LiveProcessor:
     def __init__(self, public_id: str, lease: Lease):
         self.public_id = public_id
         self.lease = lease
-        self.layer = get_channel_layer()
         self.partials = 0
         self.started = False
         self._last_seen_seq, self._quiet_polls = -1, 0
@@ -213,9 +205,8 @@ class LiveProcessor:
             self.decoder = LiveAudioDecoder(self.capture.suffix)
             self.transcriber = await asyncio.to_thread(StreamingTranscriber, self.options)
             self.next_seq = 0
-            self.channel = await self.layer.new_channel()
-            await self.layer.group_add(processor_group(self.public_id), self.channel)
-            await self._loop()
+            async with wakeups.listening(processor_topic(self.public_id)) as bell:
+                await self._loop(bell)
         except LiveCapture.DoesNotExist:
             log.info("[%s] live session deleted; its processor stops", self.public_id)
         except InsufficientCredits:
@@ -237,14 +228,12 @@ class LiveProcessor:
             except Exception:
                 log.exception("[%s] could not record the failure", self.public_id)
         finally:
-            if getattr(self, "channel", None):
-                await self.layer.group_discard(processor_group(self.public_id), self.channel)
             if getattr(self, "transcriber", None):
                 self.transcriber.close()
             await asyncio.to_thread(self.lease.release)
             _running.pop(self.public_id, None)
 
-    async def _loop(self) -> None:
+    async def _loop(self, bell: wakeups.Bell) -> None:
         while True:
             state = await in_database_pool(self._state)()
             if state.status in (
@@ -279,9 +268,9 @@ class LiveProcessor:
                 return
             if not await asyncio.to_thread(self.lease.renew):
                 return  # lost the lease: another process carries on
-            # Woken at once by notify(); the timeout only bounds how late expiry or a
-            # missed wake-up is noticed, and grows while the session is quiet.
-            await wait_for_wake(self.channel, self._poll_interval(state))
+            # Woken at once by wake_processor(); the timeout only bounds how late expiry
+            # or a missed wake-up is noticed, and grows while the session is quiet.
+            await bell.wait(self._poll_interval(state))
 
     def _poll_interval(self, state: _State) -> float:
         if state.next_chunk_seq != self._last_seen_seq:

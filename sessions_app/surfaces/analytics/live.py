@@ -5,19 +5,13 @@ import json
 import time
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.http import JsonResponse
 
 from accounts.errors import AccessDenied
 from billing.products import Product
 from sessions_app.models import LiveCapture, Session
-from sessions_app.pipeline.live_processor import (
-    consumer_group,
-    ensure_running,
-    wait_for_wake,
-    wake_processor,
-)
-from sessions_app.services import events, live
+from sessions_app.pipeline.live_processor import consumer_topic, ensure_running, wake_processor
+from sessions_app.services import events, live, wakeups
 from sessions_app.services.leases import Lease
 from sessions_app.surfaces.analytics import sse
 from sessions_app.surfaces.analytics.responses import denied, detail, endpoint
@@ -181,40 +175,33 @@ async def events_stream(request, session_id: str):
 
     async def frames():
         nonlocal seen
-        layer = get_channel_layer()
-        channel = await layer.new_channel()
-        await layer.group_add(consumer_group(session_id), channel)
-
-        async def detach() -> None:
-            await asyncio.to_thread(lease.release)
-            await layer.group_discard(consumer_group(session_id), channel)
-
         try:
-            await ensure_running(session_id)
-            upkeep_due = time.monotonic() + WAKE_SECONDS
-            while True:
-                batch = await database_sync_to_async(events.events_after)(capture.session, seen)
-                for event in batch:
-                    seen = event.seq
-                    if event.type in TERMINAL:
-                        # The stream ends with this event: free the slot before sending it.
-                        await detach()
+            async with wakeups.listening(consumer_topic(session_id)) as bell:
+                await ensure_running(session_id)
+                upkeep_due = time.monotonic() + WAKE_SECONDS
+                while True:
+                    batch = await database_sync_to_async(events.events_after)(capture.session, seen)
+                    for event in batch:
+                        seen = event.seq
+                        if event.type in TERMINAL:
+                            # The stream ends with this event: free the slot before sending it.
+                            await asyncio.to_thread(lease.release)
+                            yield sse.frame(event)
+                            return
                         yield sse.frame(event)
-                        return
-                    yield sse.frame(event)
-                if batch:
-                    continue
-                if time.monotonic() >= upkeep_due:
-                    upkeep_due = time.monotonic() + WAKE_SECONDS
-                    # Until the session ends, keep a processor alive (taking over from a
-                    # crashed one); it also records expiry, as the event this stream ends on.
-                    if await database_sync_to_async(_status)(capture) not in live.ENDED:
-                        await ensure_running(session_id)
-                    await asyncio.to_thread(lease.renew)
-                await wait_for_wake(channel, WAKE_SECONDS)
+                    if batch:
+                        continue
+                    if time.monotonic() >= upkeep_due:
+                        upkeep_due = time.monotonic() + WAKE_SECONDS
+                        # Until the session ends, keep a processor alive (taking over from a
+                        # crashed one); it also records expiry, as the event this stream ends on.
+                        if await database_sync_to_async(_status)(capture) not in live.ENDED:
+                            await ensure_running(session_id)
+                        await asyncio.to_thread(lease.renew)
+                    await bell.wait(WAKE_SECONDS)
         finally:
             # A client that went away cancels this generator; the slot must still be
             # freed, so the clean-up runs shielded from a second cancellation.
-            await asyncio.shield(detach())
+            await asyncio.shield(asyncio.to_thread(lease.release))
 
     return sse.event_stream(frames())
