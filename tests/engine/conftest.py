@@ -47,3 +47,20 @@ def jfk_16k() -> np.ndarray:
 @pytest.fixture(scope="session")
 def jfk_pcm(jfk_16k) -> bytes:
     return to_pcm16(jfk_16k)
+
+
+@pytest.fixture
+def idle_engine(model):
+    """The process-wide scheduler with nothing queued or running. A test that counts
+    partials needs it: partials only take capacity nobody else needs, and work a test
+    before it abandoned (a client gone mid-final) can still be running for a moment."""
+    import time
+
+    from sessions_app.engine import get_scheduler
+
+    sched = get_scheduler()
+    deadline = time.monotonic() + 30
+    while sched.running or sched.depth:
+        assert time.monotonic() < deadline, "the speech engine stayed busy for 30 s"
+        time.sleep(0.05)
+    return sched

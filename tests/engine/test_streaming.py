@@ -126,7 +126,7 @@ def test_8khz_stream_with_wav_header_is_transcribed(fixtures, model):
     assert "thank you" in " ".join(e.text for e in finals(events)).lower()
 
 
-def test_partials_are_cumulative_and_precede_the_final(jfk_16k, model):
+def test_partials_are_cumulative_and_precede_the_final(jfk_16k, idle_engine):
     stream = StreamingTranscriber(StreamingOptions(partial_interval=0.3))
     pcm = to_pcm16(jfk_16k[: int(2.3 * 16000)]) + SILENCE_1S
     events: list[Event] = []
