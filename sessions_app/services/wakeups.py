@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import weakref
 from collections.abc import AsyncIterator
 from typing import Protocol
@@ -94,7 +95,9 @@ class _RedisHub(_LocalHub):
         super().__init__()
         # Publishing has its own pool: a ring never waits behind a subscription change.
         self.publisher = aioredis.Redis.from_url(url)
-        self.pubsub = aioredis.Redis.from_url(url).pubsub()
+        # Named for CLIENT LIST: which process a subscriber connection belongs to.
+        name = f"parlance-wakeups-{os.getpid()}"
+        self.pubsub = aioredis.Redis.from_url(url, client_name=name).pubsub()
         self.lock = asyncio.Lock()  # orders subscribe/unsubscribe and the reader's start
         self.confirmed: dict[str, asyncio.Event] = {}
         self.reader: asyncio.Task | None = None

@@ -91,3 +91,23 @@ async def test_without_redis_a_ring_is_logged_and_the_listener_falls_back_to_its
         assert not await bell.wait(0.2)
     assert "wake-up for down not sent: Redis unavailable" in caplog.text
     assert "wake-ups for down not subscribed" in caplog.text
+
+
+@needs_redis
+async def test_a_subscriber_connection_killed_by_redis_reconnects_and_resubscribes(settings):
+    settings.REDIS_URL = REDIS_URL
+    admin = aioredis.Redis.from_url(REDIS_URL)
+    mine = f"name=parlance-wakeups-{os.getpid()} "
+    try:
+        async with wakeups.listening("killed") as bell:
+            clients = (await admin.execute_command("CLIENT", "LIST", "TYPE", "pubsub")).decode()
+            (client_id,) = [
+                line.split()[0].removeprefix("id=") for line in clients.splitlines() if mine in line
+            ]
+            assert await admin.execute_command("CLIENT", "KILL", "ID", client_id) == 1
+            # Rings until one gets through: the reader notices, reconnects, resubscribes.
+            async with asyncio.timeout(10):
+                while not await bell.wait(0.2):
+                    await wakeups.ring("killed")
+    finally:
+        await admin.aclose()
