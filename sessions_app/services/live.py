@@ -137,46 +137,51 @@ def _chunk_sql(vendor: str) -> tuple[str, str, str, str]:
     lock = ""
     if connection.features.has_select_for_update:
         lock = " FOR UPDATE OF c" if connection.features.has_select_for_update_of else " FOR UPDATE"
+    ingesting = ", ".join(f"'{status}'" for status in sorted(INGESTING))
+    expired = (
+        f"({s('status')} = '{Session.Status.EXPIRED}' OR ({s('status')} IN ({ingesting}) "
+        f"AND {c('expires_at')} <= %s))"
+    )
+    # After waiting for the lock, PostgreSQL re-reads the capture's row (its sequence
+    # and expiry are current) but not the session's: a finalize that held the lock is
+    # only seen by the next statement, the UPDATE, which checks the status again.
     select_capture = (
         f"SELECT {c('next_chunk_seq')}, {c('received_bytes')}, {c('last_chunk_sha256')}, "
-        f"{c('ttl_seconds')} {tables} AND {s('customer')} = %s{lock}"
+        f"{c('ttl_seconds')}, {s('status')}, {s('conversation_id')}, {expired} "
+        f"{tables} AND {s('customer')} = %s{lock}"
     )
-    # A statement of its own, after the lock: it sees what a control action that held
-    # the lock before it committed (read committed takes a snapshot per statement).
-    ingesting = ", ".join(f"'{status}'" for status in sorted(INGESTING))
-    select_session = (
-        f"SELECT {s('status')}, {s('conversation_id')}, "
-        f"({s('status')} = '{Session.Status.EXPIRED}' OR ({s('status')} IN ({ingesting}) "
-        f"AND {c('expires_at')} <= %s)) {tables}"
-    )
+    select_status = f"SELECT {s('status')}, {expired} {tables}"
     columns = ("next_chunk_seq", "received_bytes", "last_chunk_sha256", "last_chunk_size")
+    status_column = quote(session.get_field("status").column)
     update_capture = (
         f"UPDATE {quote(capture.db_table)} SET "
         + ", ".join(f"{quote(capture.get_field(n).column)} = %s" for n in columns)
         + f", {quote(capture.get_field('expires_at').column)} = %s"
-        + f" WHERE {quote(capture.get_field('public_id').column)} = %s"
+        + f" WHERE {quote(capture.get_field('public_id').column)} = %s AND EXISTS (SELECT 1"
+        + f" FROM {quote(session.db_table)} s WHERE {s('id')} = "
+        + f"{quote(capture.db_table)}.{quote(capture.get_field('session').column)}"
+        + f" AND {s('status')} IN ({ingesting}))"
     )
     update_session = (
-        f"UPDATE {quote(session.db_table)} SET {quote(session.get_field('status').column)} = %s "
-        f"WHERE {quote(session.get_field('conversation_id').column)} = %s"
+        f"UPDATE {quote(session.db_table)} SET {status_column} = %s "
+        f"WHERE {quote(session.get_field('conversation_id').column)} = %s "
+        f"AND {status_column} = '{Session.Status.WAITING_MEDIA}'"
     )
-    return select_capture, select_session, update_capture, update_session
+    return select_capture, select_status, update_capture, update_session
 
 
 def accept_chunk(customer: Customer, public_id: str, seq: int, data: bytes) -> ChunkReceipt:
     """Store chunk `seq` durably, in order, under the capture's row lock."""
     digest = hashlib.sha256(data).hexdigest()
-    select_capture, select_session, update_capture, update_session = _chunk_sql(connection.vendor)
+    select_capture, select_status, update_capture, update_session = _chunk_sql(connection.vendor)
     adapt = connection.ops.adapt_datetimefield_value
-    now = timezone.now()
+    now = adapt(timezone.now())
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(select_capture, [public_id, customer.pk])
+        cursor.execute(select_capture, [now, public_id, customer.pk])
         row = cursor.fetchone()
         if row is None:
             raise AccessDenied(Denial.SESSION_NOT_FOUND)
-        next_seq, received, last_digest, ttl = row
-        cursor.execute(select_session, [adapt(now), public_id])
-        status, conversation_id, expired = cursor.fetchone()
+        next_seq, received, last_digest, ttl, status, conversation_id, expired = row
         if expired:
             raise AccessDenied(Denial.SESSION_NOT_FOUND)
         if status not in INGESTING:
@@ -186,12 +191,21 @@ def accept_chunk(customer: Customer, public_id: str, seq: int, data: bytes) -> C
             return ChunkReceipt(received, next_seq, duplicate=True)
         if seq != next_seq:
             raise LiveConflict(f"Expected chunk_seq={next_seq}")
-        _write_durably(chunk_path(conversation_id, seq), data)
+        path = chunk_path(conversation_id, seq)
+        _write_durably(path, data)
         next_seq, received = next_seq + 1, received + len(data)
-        expires_at = adapt(now + timedelta(seconds=ttl))
+        expires_at = adapt(timezone.now() + timedelta(seconds=ttl))
         cursor.execute(
             update_capture, [next_seq, received, digest, len(data), expires_at, public_id]
         )
+        if cursor.rowcount == 0:
+            # The session stopped ingesting while this chunk waited for the lock.
+            path.unlink(missing_ok=True)
+            cursor.execute(select_status, [now, public_id])
+            status, expired = cursor.fetchone()
+            if expired:
+                raise AccessDenied(Denial.SESSION_NOT_FOUND)
+            raise LiveConflict("Session already finalized")
         if status == Session.Status.WAITING_MEDIA:
             cursor.execute(update_session, [Session.Status.ACTIVE, conversation_id])
     return ChunkReceipt(received, next_seq, duplicate=False)

@@ -8,6 +8,7 @@ from django.db import close_old_connections, connection, transaction
 
 from accounts.access import authorize
 from accounts.credentials import Principal
+from accounts.errors import AccessDenied, Denial
 from accounts.models import Customer
 from billing.products import Product
 from sessions_app.models import LiveCapture, Session
@@ -79,19 +80,34 @@ def test_a_chunk_does_not_wait_for_a_transaction_numbering_the_sessions_events(c
         holder.join(5)
 
 
-def test_a_chunk_that_waited_for_a_finalize_is_refused(capture):
-    def finalize_holding_the_capture():
+def _chunk_after_a_status_change_it_waited_for(capture: LiveCapture, status: str):
+    def change_holding_the_capture():
         LiveCapture.objects.select_for_update().get(pk=capture.pk)
-        Session.objects.filter(pk=capture.session_id).update(status=Session.Status.FINALIZING)
+        Session.objects.filter(pk=capture.session_id).update(status=status)
 
-    holder = Holder(finalize_holding_the_capture)
+    holder = Holder(change_holding_the_capture)
     holder.start()
     assert holder.holding.wait(5)
     thread, outcome = _accept_in_thread(capture, 0)
     thread.join(0.5)
     assert thread.is_alive(), "the chunk should wait for the capture's row lock"
-    holder.release.set()  # the finalize commits
+    holder.release.set()  # the change commits
     holder.join(5)
     thread.join(5)
-    assert isinstance(outcome[0], live.LiveConflict)
-    assert str(outcome[0]) == "Session already finalized"
+    return outcome[0]
+
+
+def test_a_chunk_that_waited_for_a_finalize_is_refused_and_leaves_no_file(capture):
+    outcome = _chunk_after_a_status_change_it_waited_for(capture, Session.Status.FINALIZING)
+    assert isinstance(outcome, live.LiveConflict)
+    assert str(outcome) == "Session already finalized"
+    assert not live.chunk_path(capture.session.conversation_id, 0).exists()
+    capture.refresh_from_db()
+    assert capture.next_chunk_seq == 0
+
+
+def test_a_chunk_that_waited_for_an_expiry_is_an_unknown_session(capture):
+    outcome = _chunk_after_a_status_change_it_waited_for(capture, Session.Status.EXPIRED)
+    assert isinstance(outcome, AccessDenied)
+    assert outcome.denial == Denial.SESSION_NOT_FOUND
+    assert not live.chunk_path(capture.session.conversation_id, 0).exists()
