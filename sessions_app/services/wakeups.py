@@ -111,21 +111,26 @@ class _RedisHub(_LocalHub):
 
     async def add(self, topic: str, bell: Bell) -> None:
         async with self.lock:
-            first = topic not in self.bells
+            if topic not in self.bells:
+                await self._subscribe(topic)
             await super().add(topic, bell)
-            if not first:
-                return
-            confirmed = self.confirmed[topic] = asyncio.Event()
-            try:
-                await self.pubsub.subscribe(PREFIX + topic)
-            except RedisError:
-                log.warning("wake-ups for %s not subscribed: Redis unavailable", topic)
-                return
-            if self.reader is None or self.reader.done():
-                self.reader = asyncio.create_task(self._read(), name="wakeups-reader")
-        # A ring published before Redis has the subscription would be lost: wait for it.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(confirmed.wait(), SUBSCRIBE_SECONDS)
+            confirmed = self.confirmed.get(topic)
+        if confirmed is not None:
+            # A ring published before Redis has the subscription would be lost: wait for it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(confirmed.wait(), SUBSCRIBE_SECONDS)
+
+    async def _subscribe(self, topic: str) -> None:
+        # Before the command: the reader may see its confirmation while it is being sent.
+        self.confirmed[topic] = asyncio.Event()
+        try:
+            await self.pubsub.subscribe(PREFIX + topic)
+        except RedisError:
+            log.warning("wake-ups for %s not subscribed: Redis unavailable", topic)
+            del self.confirmed[topic]  # nothing to wait for: listeners poll
+            return
+        if self.reader is None or self.reader.done():
+            self.reader = asyncio.create_task(self._read(), name="wakeups-reader")
 
     async def remove(self, topic: str, bell: Bell) -> None:
         async with self.lock:
