@@ -7,6 +7,7 @@ may raise through accounts.errors.MATRIX.
 
 from dataclasses import dataclass
 
+from accounts.config_lookup import load_default_config
 from accounts.credentials import Principal
 from accounts.errors import AccessDenied, Denial
 from accounts.models import ApiKey, Config, Customer, Project
@@ -40,12 +41,7 @@ def _is_allowed(key: ApiKey, project: Project) -> bool:
 
 
 def _default_config(key: ApiKey) -> Config:
-    configs = Config.objects.select_related("project").filter(
-        project__customer_id=key.customer_id, is_default=True
-    )
-    if _is_restricted(key):
-        configs = configs.filter(project__api_keys=key)
-    config = configs.order_by("project__created_at", "project_id").first()
+    config = load_default_config(key, _is_restricted(key))
     if config is None:
         raise AccessDenied(Denial.CONFIG_NOT_FOUND, "No default config: pass config_id")
     return config

@@ -4,10 +4,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts import credentials, keys
+from accounts import credentials, keys, services
 from accounts.access import authorize
 from accounts.errors import AccessDenied, Denial
-from accounts.models import ApiKey
+from accounts.models import ApiKey, Config, Project
 from billing.products import Product
 
 
@@ -57,6 +57,47 @@ def test_authorizing_the_default_config_costs_one_query(customer_with_credits):
         access = authorize(principal, product=Product.ASR)
     assert access.config.pk == customer_with_credits.config.pk
     assert len(queries) == 1, [q["sql"] for q in queries]
+
+
+def _fields(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def test_the_default_config_is_read_as_the_orm_reads_it(customer_with_credits):
+    c = customer_with_credits
+    Config.objects.filter(pk=c.config.pk).update(analytics={"moments": False}, voice={"v": 1})
+    principal = credentials.resolve(credentials.Credential(c.secret))
+    access = authorize(principal, product=Product.ASR)
+    assert _fields(access.config) == _fields(Config.objects.get(pk=c.config.pk))
+    assert _fields(access.project) == _fields(Project.objects.get(pk=c.project.pk))
+    assert access.config.analytics == {"moments": False}
+
+
+def test_the_default_config_is_the_oldest_projects(customer_with_credits):
+    c = customer_with_credits
+    services.create_project(c.customer, "Newer project")
+    principal = credentials.resolve(credentials.Credential(c.secret))
+    assert authorize(principal, product=Product.ASR).config.pk == c.config.pk
+
+
+def test_a_key_limited_to_projects_gets_the_default_config_of_one_it_may_use(
+    customer_with_credits,
+):
+    c = customer_with_credits
+    other = services.create_project(c.customer, "Other project")
+    _, limited = services.create_api_key(c.customer, projects=[other])
+    access = authorize(credentials.resolve(credentials.Credential(limited)), product=Product.ASR)
+    assert access.project.pk == other.pk
+    assert access.config == Config.objects.get(project=other, is_default=True)
+
+
+def test_a_key_without_a_default_config_it_may_use_is_refused(customer_with_credits):
+    c = customer_with_credits
+    Config.objects.filter(project=c.project).update(is_default=False)
+    principal = credentials.resolve(credentials.Credential(c.secret))
+    with pytest.raises(AccessDenied) as refused:
+        authorize(principal, product=Product.ASR)
+    assert refused.value.denial == Denial.CONFIG_NOT_FOUND
 
 
 def test_credential_sources_are_tried_in_order():
