@@ -15,6 +15,7 @@ import select
 from django.db.backends.postgresql import base
 from psycopg import Connection
 from psycopg import Error as PsycopgError
+from psycopg_pool import ConnectionPool
 
 
 def _alive(connection: Connection) -> bool:
@@ -25,7 +26,7 @@ def _alive(connection: Connection) -> bool:
     if not poller.poll(0):
         return True  # the server has said nothing since the last use
     try:
-        connection.execute("")  # reads what it said: a notice, or the end
+        ConnectionPool.check_connection(connection)  # reads what it said: a notice, or the end
     except PsycopgError:
         return False
     return True

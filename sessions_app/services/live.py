@@ -150,7 +150,7 @@ def _chunk_sql(vendor: str) -> tuple[str, str, str, str]:
         f"{c('ttl_seconds')}, {s('status')}, {s('conversation_id')}, {expired} "
         f"{tables} AND {s('customer')} = %s{lock}"
     )
-    select_status = f"SELECT {s('status')}, {expired} {tables}"
+    select_expired = f"SELECT {expired} {tables}"
     columns = ("next_chunk_seq", "received_bytes", "last_chunk_sha256", "last_chunk_size")
     status_column = quote(session.get_field("status").column)
     update_capture = (
@@ -167,17 +167,17 @@ def _chunk_sql(vendor: str) -> tuple[str, str, str, str]:
         f"WHERE {quote(session.get_field('conversation_id').column)} = %s "
         f"AND {status_column} = '{Session.Status.WAITING_MEDIA}'"
     )
-    return select_capture, select_status, update_capture, update_session
+    return select_capture, select_expired, update_capture, update_session
 
 
 def accept_chunk(customer: Customer, public_id: str, seq: int, data: bytes) -> ChunkReceipt:
     """Store chunk `seq` durably, in order, under the capture's row lock."""
     digest = hashlib.sha256(data).hexdigest()
-    select_capture, select_status, update_capture, update_session = _chunk_sql(connection.vendor)
+    select_capture, select_expired, update_capture, update_session = _chunk_sql(connection.vendor)
     adapt = connection.ops.adapt_datetimefield_value
-    now = adapt(timezone.now())
+    now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(select_capture, [now, public_id, customer.pk])
+        cursor.execute(select_capture, [adapt(now), public_id, customer.pk])
         row = cursor.fetchone()
         if row is None:
             raise AccessDenied(Denial.SESSION_NOT_FOUND)
@@ -194,16 +194,15 @@ def accept_chunk(customer: Customer, public_id: str, seq: int, data: bytes) -> C
         path = chunk_path(conversation_id, seq)
         _write_durably(path, data)
         next_seq, received = next_seq + 1, received + len(data)
-        expires_at = adapt(timezone.now() + timedelta(seconds=ttl))
+        expires_at = adapt(now + timedelta(seconds=ttl))
         cursor.execute(
             update_capture, [next_seq, received, digest, len(data), expires_at, public_id]
         )
         if cursor.rowcount == 0:
             # The session stopped ingesting while this chunk waited for the lock.
             path.unlink(missing_ok=True)
-            cursor.execute(select_status, [now, public_id])
-            status, expired = cursor.fetchone()
-            if expired:
+            cursor.execute(select_expired, [adapt(now), public_id])
+            if cursor.fetchone()[0]:
                 raise AccessDenied(Denial.SESSION_NOT_FOUND)
             raise LiveConflict("Session already finalized")
         if status == Session.Status.WAITING_MEDIA:
