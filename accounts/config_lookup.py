@@ -21,11 +21,11 @@ def _statement(vendor: str, restricted: bool) -> tuple[str, Columns, Columns]:
         f"WHERE {column('p', Project, 'customer')} = %s AND {column('f', Config, 'is_default')}"
     )
     if restricted:
-        through = ApiKey.projects.through._meta
+        through = ApiKey.projects.through
         sql += (
-            f" AND EXISTS (SELECT 1 FROM {quote(through.db_table)} r"
-            f" WHERE r.{quote(through.get_field('apikey').column)} = %s"
-            f" AND r.{quote(through.get_field('project').column)} = {column('p', Project, 'id')})"
+            f" AND EXISTS (SELECT 1 FROM {quote(through._meta.db_table)} r"
+            f" WHERE {column('r', through, 'apikey')} = %s"
+            f" AND {column('r', through, 'project')} = {column('p', Project, 'id')})"
         )
     sql += f" ORDER BY {column('p', Project, 'created_at')}, {column('p', Project, 'id')} LIMIT 1"
     return sql, config, project

@@ -34,10 +34,10 @@ _READ: tuple[tuple[type, str, tuple[str, ...]], ...] = (
 def _statement(vendor: str) -> tuple[str, tuple[Columns, ...]]:
     quote = connection.ops.quote_name
     parts = tuple(Columns.of(model, alias, names) for model, alias, names in _READ)
-    through = ApiKey.projects.through._meta
+    through = ApiKey.projects.through
     restricted = (
-        f"EXISTS (SELECT 1 FROM {quote(through.db_table)} r "
-        f"WHERE r.{quote(through.get_field('apikey').column)} = {column('k', ApiKey, 'id')})"
+        f"EXISTS (SELECT 1 FROM {quote(through._meta.db_table)} r "
+        f"WHERE {column('r', through, 'apikey')} = {column('k', ApiKey, 'id')})"
     )
     sql = (
         f"SELECT {', '.join(part.sql for part in parts)}, {restricted} "

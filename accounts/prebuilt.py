@@ -54,5 +54,6 @@ class Columns:
 
 
 def column(alias: str, model: type[Model], name: str) -> str:
-    """`alias.column` of the ORM field `name`."""
-    return f"{alias}.{connection.ops.quote_name(model._meta.get_field(name).column)}"
+    """`alias.column` of the ORM field `name`; the bare column when `alias` is empty."""
+    quoted = connection.ops.quote_name(model._meta.get_field(name).column)
+    return f"{alias}.{quoted}" if alias else quoted

@@ -10,7 +10,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 from django.db import connection, transaction
@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.access import Access
 from accounts.errors import AccessDenied, Denial
 from accounts.models import Customer
+from accounts.prebuilt import column
 from sessions_app.models import LiveCapture, Session
 from sessions_app.services import events, sessions
 from sessions_app.services.artifacts import ArtifactStore
@@ -120,16 +121,10 @@ def _chunk_sql(vendor: str) -> tuple[str, str, str, str]:
     building these through the ORM cost more than running them: they are built once,
     from the models' own table and column names."""
     quote = connection.ops.quote_name
-    capture, session = LiveCapture._meta, Session._meta
-
-    def c(name: str) -> str:
-        return "c." + quote(capture.get_field(name).column)
-
-    def s(name: str) -> str:
-        return "s." + quote(session.get_field(name).column)
-
+    capture_table, session_table = quote(LiveCapture._meta.db_table), quote(Session._meta.db_table)
+    c, s = partial(column, "c", LiveCapture), partial(column, "s", Session)
     tables = (
-        f"FROM {quote(capture.db_table)} c JOIN {quote(session.db_table)} s "
+        f"FROM {capture_table} c JOIN {session_table} s "
         f"ON {s('id')} = {c('session')} WHERE {c('public_id')} = %s"
     )
     # Only the capture's row: the session's is locked by whoever numbers its events (a
@@ -151,21 +146,20 @@ def _chunk_sql(vendor: str) -> tuple[str, str, str, str]:
         f"{tables} AND {s('customer')} = %s{lock}"
     )
     select_expired = f"SELECT {expired} {tables}"
+    # UPDATE ... SET takes bare columns: SQLite has no table aliases there.
+    bare_capture, bare_session = partial(column, "", LiveCapture), partial(column, "", Session)
     columns = ("next_chunk_seq", "received_bytes", "last_chunk_sha256", "last_chunk_size")
-    status_column = quote(session.get_field("status").column)
     update_capture = (
-        f"UPDATE {quote(capture.db_table)} SET "
-        + ", ".join(f"{quote(capture.get_field(n).column)} = %s" for n in columns)
-        + f", {quote(capture.get_field('expires_at').column)} = %s"
-        + f" WHERE {quote(capture.get_field('public_id').column)} = %s AND EXISTS (SELECT 1"
-        + f" FROM {quote(session.db_table)} s WHERE {s('id')} = "
-        + f"{quote(capture.db_table)}.{quote(capture.get_field('session').column)}"
+        f"UPDATE {capture_table} SET "
+        + ", ".join(f"{bare_capture(n)} = %s" for n in (*columns, "expires_at"))
+        + f" WHERE {bare_capture('public_id')} = %s AND EXISTS (SELECT 1"
+        + f" FROM {session_table} s WHERE {s('id')} = {column(capture_table, LiveCapture, 'session')}"
         + f" AND {s('status')} IN ({ingesting}))"
     )
     update_session = (
-        f"UPDATE {quote(session.db_table)} SET {status_column} = %s "
-        f"WHERE {quote(session.get_field('conversation_id').column)} = %s "
-        f"AND {status_column} = '{Session.Status.WAITING_MEDIA}'"
+        f"UPDATE {session_table} SET {bare_session('status')} = %s "
+        f"WHERE {bare_session('conversation_id')} = %s "
+        f"AND {bare_session('status')} = '{Session.Status.WAITING_MEDIA}'"
     )
     return select_capture, select_expired, update_capture, update_session
 
