@@ -2,17 +2,17 @@
 
 credential (accounts.credentials) → customer active → project allowed → config
 exists → balance. Every surface calls `authorize` and renders the AccessDenied it
-may raise through accounts.errors.MATRIX.
+may raise through kernel.errors.MATRIX.
 """
 
 from dataclasses import dataclass
 
 from accounts.config_lookup import load_default_config
 from accounts.credentials import Principal
-from accounts.errors import AccessDenied, Denial
 from accounts.models import ApiKey, Config, Customer, Project
 from billing import services as billing
 from billing.products import Product
+from kernel.errors import AccessDenied, Denial
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The default config a request without config_id or project_id runs with, as one SQL
-statement built once (see accounts.prebuilt): the default config of the customer's
+statement built once (see kernel.prebuilt): the default config of the customer's
 oldest project, among the projects the key may use when it is limited to some."""
 
 from functools import cache
@@ -7,7 +7,7 @@ from functools import cache
 from django.db import connection
 
 from accounts.models import ApiKey, Config, Project
-from accounts.prebuilt import Columns, column
+from kernel.prebuilt import Columns, column
 
 
 @cache

@@ -18,9 +18,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts import keys, tokens
-from accounts.errors import AccessDenied, Denial
 from accounts.key_lookup import load_key
 from accounts.models import ApiKey, Customer
+from kernel.errors import AccessDenied, Denial
 
 
 @dataclass(frozen=True)

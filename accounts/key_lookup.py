@@ -1,13 +1,13 @@
 """The API-key lookup behind every request, as one SQL statement built once (see
-accounts.prebuilt): the key, its customer, the plan and the balance in one query."""
+kernel.prebuilt): the key, its customer, the plan and the balance in one query."""
 
 from functools import cache
 
 from django.db import connection
 
 from accounts.models import ApiKey, Customer
-from accounts.prebuilt import Columns, column
 from billing.models import CreditAccount, Plan
+from kernel.prebuilt import Columns, column
 
 # What the resolver and the authorizer read, per model (ORM field names).
 _READ: tuple[tuple[type, str, tuple[str, ...]], ...] = (

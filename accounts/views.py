@@ -5,8 +5,8 @@ from rest_framework.response import Response
 
 from accounts import tokens
 from accounts.drf import TenantAPIView
-from accounts.errors import AccessDenied, Denial
 from billing.products import Product
+from kernel.errors import AccessDenied, Denial
 
 
 class TokenView(TenantAPIView):

@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 
 from accounts import credentials
-from accounts.errors import AccessDenied
+from kernel.errors import AccessDenied
 
 
 def scope_headers(scope) -> dict[str, str]:

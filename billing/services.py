@@ -11,9 +11,9 @@ from decimal import ROUND_CEILING, Decimal
 
 from django.db import IntegrityError, transaction
 
-from accounts.errors import AccessDenied, Denial
 from billing.models import CREDIT_QUANTUM, CreditAccount, LedgerEntry
 from billing.products import CREDITS_PER_AUDIO_SECOND, Product
+from kernel.errors import AccessDenied, Denial
 
 
 class InsufficientCredits(AccessDenied):

@@ -12,8 +12,8 @@ from rest_framework.exceptions import NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from accounts.errors import AccessDenied, Denial
 from config.middleware import request_id_var
+from kernel.errors import AccessDenied, Denial
 
 log = logging.getLogger("parlance.errors")
 

@@ -3,7 +3,7 @@ from django.urls import path
 
 from accounts.views import AccessCheckView, TokenView
 from config import health
-from sessions_app.surfaces.analytics import batch, live
+from sessions_app.surfaces.analytics import batch, capture
 from sessions_app.surfaces.analytics.metrics import metrics
 from sessions_app.surfaces.bodhi.rest import transcribe_file
 
@@ -15,10 +15,10 @@ urlpatterns = [
     path("analyze", batch.analyze, name="analyze"),
     path("analyze/stream", batch.analyze_stream, name="analyze-stream"),
     path("analyze/segment", batch.segment, name="analyze-segment"),
-    path("analyze/live/start", live.start, name="live-start"),
-    path("analyze/live/<str:session_id>/chunk", live.chunk, name="live-chunk"),
-    path("analyze/live/<str:session_id>/events", live.events_stream, name="live-events"),
-    path("analyze/live/<str:session_id>/control", live.control, name="live-control"),
+    path("analyze/live/start", capture.start, name="live-start"),
+    path("analyze/live/<str:session_id>/chunk", capture.chunk, name="live-chunk"),
+    path("analyze/live/<str:session_id>/events", capture.events_stream, name="live-events"),
+    path("analyze/live/<str:session_id>/control", capture.control, name="live-control"),
     path("metrics", metrics, name="metrics"),
     path("api/transcribe", transcribe_file, name="bodhi-transcribe"),
     path("admin/", admin.site.urls),

@@ -7,9 +7,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts.access import Access, authorize
-from accounts.errors import AccessDenied, Denial
 from accounts.websocket import scope_query
 from billing.products import Product
+from kernel.errors import AccessDenied, Denial
 
 # The ASGI WebSocket Denial Response extension: the server lets the application
 # answer the handshake with any HTTP response. uvicorn offers it; daphne does not.

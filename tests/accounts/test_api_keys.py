@@ -6,9 +6,9 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts import credentials, keys, services
 from accounts.access import authorize
-from accounts.errors import AccessDenied, Denial
 from accounts.models import ApiKey, Config, Project
 from billing.products import Product
+from kernel.errors import AccessDenied, Denial
 
 
 def test_database_never_holds_a_key_in_plain_text(customer_with_credits):

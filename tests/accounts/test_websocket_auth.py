@@ -4,8 +4,8 @@ import pytest
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.testing import WebsocketCommunicator
 
-from accounts.errors import Denial
 from accounts.websocket import CredentialMiddleware
+from kernel.errors import Denial
 
 
 class WhoAmI(AsyncJsonWebsocketConsumer):

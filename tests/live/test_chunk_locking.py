@@ -8,11 +8,11 @@ from django.db import close_old_connections, connection, transaction
 
 from accounts.access import authorize
 from accounts.credentials import Principal
-from accounts.errors import AccessDenied, Denial
 from accounts.models import Customer
 from billing.products import Product
+from kernel.errors import AccessDenied, Denial
 from sessions_app.models import LiveCapture, Session
-from sessions_app.services import live
+from sessions_app.services import captures
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -25,7 +25,7 @@ def capture(transactional_db, customer_with_credits) -> LiveCapture:
     c = customer_with_credits
     customer = Customer.objects.get(pk=c.customer.pk)  # with its credits granted
     access = authorize(Principal(key=c.api_key, customer=customer), product=Product.ANALYTICS)
-    return live.start(access, goal="", suffix=".wav", ttl_seconds=900)
+    return captures.start(access, goal="", suffix=".wav", ttl_seconds=900)
 
 
 class Holder(threading.Thread):
@@ -52,7 +52,7 @@ def _accept_in_thread(capture: LiveCapture, seq: int) -> tuple[threading.Thread,
     def run():
         try:
             outcome.append(
-                live.accept_chunk(capture.session.customer, capture.public_id, seq, b"\x01\x02")
+                captures.accept_chunk(capture.session.customer, capture.public_id, seq, b"\x01\x02")
             )
         except Exception as exc:
             outcome.append(exc)
@@ -66,7 +66,7 @@ def _accept_in_thread(capture: LiveCapture, seq: int) -> tuple[threading.Thread,
 
 def test_a_chunk_does_not_wait_for_a_transaction_numbering_the_sessions_events(capture):
     # The first chunk makes the session active, which does take the session's row.
-    live.accept_chunk(capture.session.customer, capture.public_id, 0, b"\x00\x00")
+    captures.accept_chunk(capture.session.customer, capture.public_id, 0, b"\x00\x00")
     holder = Holder(lambda: Session.objects.select_for_update().get(pk=capture.session_id))
     holder.start()
     assert holder.holding.wait(5)
@@ -99,9 +99,9 @@ def _chunk_after_a_status_change_it_waited_for(capture: LiveCapture, status: str
 
 def test_a_chunk_that_waited_for_a_finalize_is_refused_and_leaves_no_file(capture):
     outcome = _chunk_after_a_status_change_it_waited_for(capture, Session.Status.FINALIZING)
-    assert isinstance(outcome, live.LiveConflict)
+    assert isinstance(outcome, captures.LiveConflict)
     assert str(outcome) == "Session already finalized"
-    assert not live.chunk_path(capture.session.conversation_id, 0).exists()
+    assert not captures.chunk_path(capture.session.conversation_id, 0).exists()
     capture.refresh_from_db()
     assert capture.next_chunk_seq == 0
 
@@ -110,4 +110,4 @@ def test_a_chunk_that_waited_for_an_expiry_is_an_unknown_session(capture):
     outcome = _chunk_after_a_status_change_it_waited_for(capture, Session.Status.EXPIRED)
     assert isinstance(outcome, AccessDenied)
     assert outcome.denial == Denial.SESSION_NOT_FOUND
-    assert not live.chunk_path(capture.session.conversation_id, 0).exists()
+    assert not captures.chunk_path(capture.session.conversation_id, 0).exists()

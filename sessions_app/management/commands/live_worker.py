@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from sessions_app.pipeline.live_worker import serve
+from sessions_app.pipeline.capture_worker import serve
 from sessions_app.warmup import warm_up
 
 

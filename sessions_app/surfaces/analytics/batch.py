@@ -9,9 +9,9 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import JsonResponse
 
-from accounts.errors import AccessDenied
 from billing import services as billing
 from billing.products import Product
+from kernel.errors import AccessDenied
 from sessions_app import agents
 from sessions_app.engine import AudioFormatError, EngineOverloaded, get_scheduler, probe
 from sessions_app.models import Session

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.errors import AccessDenied
+from kernel.errors import AccessDenied
 
 
 def detail(status: int, message: str) -> JsonResponse:

@@ -15,9 +15,9 @@ import uuid
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from accounts.errors import AccessDenied
 from billing.products import Product
 from billing.services import InsufficientCredits
+from kernel.errors import AccessDenied
 from sessions_app.engine import (
     AudioFormatError,
     EngineOverloaded,

@@ -13,9 +13,9 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.errors import AccessDenied
 from billing import services as billing
 from billing.products import Product
+from kernel.errors import AccessDenied
 from sessions_app.engine import (
     AudioFormatError,
     EngineOverloaded,

@@ -5,7 +5,7 @@ each hand-over and starts the session's processor unless another process holds i
 lease. Hand-overs can be lost (no worker up, a full channel, a worker that died), so
 every worker also scans the open sessions now and then and takes over any nobody
 processes: a restarted worker picks up where the last one stopped, replaying the
-stored chunks like any processor that takes over (see live_processor).
+stored chunks like any processor that takes over (see capture_processor).
 """
 
 import asyncio
@@ -16,13 +16,13 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from sessions_app.models import LiveCapture, Session
-from sessions_app.pipeline.live_processor import WORK_CHANNEL, running_here, start_here
-from sessions_app.services import live
+from sessions_app.pipeline.capture_processor import WORK_CHANNEL, running_here, start_here
+from sessions_app.services import captures
 
 log = logging.getLogger("parlance.live")
 
 SCAN_SECONDS = 5.0
-OPEN = [*live.INGESTING, Session.Status.FINALIZING]
+OPEN = [*captures.INGESTING, Session.Status.FINALIZING]
 
 
 def _open_sessions() -> list[str]:

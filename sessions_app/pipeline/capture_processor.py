@@ -34,9 +34,9 @@ from sessions_app.engine import (
     Utterance,
 )
 from sessions_app.models import LiveCapture, Session, SessionEvent
+from sessions_app.pipeline.capture_audio import CaptureAudioDecoder
 from sessions_app.pipeline.conversation import ConversationAnalysis
-from sessions_app.pipeline.live_audio import LiveAudioDecoder
-from sessions_app.services import events, live, sessions, wakeups
+from sessions_app.services import captures, events, sessions, wakeups
 from sessions_app.services.artifacts import ArtifactStore
 from sessions_app.services.leases import Lease
 from sessions_app.services.metering import Meter
@@ -122,7 +122,7 @@ async def start_here(public_id: str) -> None:
     # A fresh context: the task outlives the request that started it, and must not
     # inherit that request's sync-thread executor, which closes when it ends.
     _running[public_id] = asyncio.create_task(
-        LiveProcessor(public_id, lease).run(), context=contextvars.Context()
+        CaptureProcessor(public_id, lease).run(), context=contextvars.Context()
     )
 
 
@@ -153,7 +153,7 @@ def _pcm16(samples: np.ndarray) -> bytes:
     return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
 
 
-class LiveProcessor:
+class CaptureProcessor:
     def __init__(self, public_id: str, lease: Lease):
         self.public_id = public_id
         self.lease = lease
@@ -202,7 +202,7 @@ class LiveProcessor:
             self.analysis = ConversationAnalysis(
                 self.conversation, focus=self.capture.goal, audio=self.audio.slice
             )
-            self.decoder = LiveAudioDecoder(self.capture.suffix)
+            self.decoder = CaptureAudioDecoder(self.capture.suffix)
             self.transcriber = await asyncio.to_thread(StreamingTranscriber, self.options)
             self.next_seq = 0
             async with wakeups.listening(processor_topic(self.public_id)) as bell:
@@ -250,15 +250,15 @@ class LiveProcessor:
                     Session.Status.CANCELLED,
                 )
                 return
-            if state.status in live.INGESTING and state.expires_at <= timezone.now():
-                await in_database_pool(live.mark_expired)(self.capture)
+            if state.status in captures.INGESTING and state.expires_at <= timezone.now():
+                await in_database_pool(captures.mark_expired)(self.capture)
                 await self._end(
                     "error", {"code": "STREAM_FAILURE", "message": "Live session expired"}, None
                 )
                 return
             while self.next_seq < state.next_chunk_seq:
                 data = await asyncio.to_thread(
-                    live.chunk_path(self.conversation, self.next_seq).read_bytes
+                    captures.chunk_path(self.conversation, self.next_seq).read_bytes
                 )
                 self.next_seq += 1
                 await self._audio(self.decoder.push(data))

@@ -31,7 +31,7 @@ def _looks_compressed(head: bytes, suffix: str) -> bool:
     return suffix not in {".wav", ".wave"}
 
 
-class LiveAudioDecoder:
+class CaptureAudioDecoder:
     def __init__(self, suffix: str, *, redecode_seconds: float = 1.0, tail_margin: float = 0.3):
         self.suffix = suffix.lower()
         self.redecode_seconds = redecode_seconds

@@ -7,11 +7,11 @@ import time
 from channels.db import database_sync_to_async
 from django.http import JsonResponse
 
-from accounts.errors import AccessDenied
 from billing.products import Product
+from kernel.errors import AccessDenied
 from sessions_app.models import LiveCapture, Session
-from sessions_app.pipeline.live_processor import consumer_topic, ensure_running, wake_processor
-from sessions_app.services import events, live, wakeups
+from sessions_app.pipeline.capture_processor import consumer_topic, ensure_running, wake_processor
+from sessions_app.services import captures, events, wakeups
 from sessions_app.services.leases import Lease
 from sessions_app.surfaces.analytics import sse
 from sessions_app.surfaces.analytics.responses import denied, detail, endpoint
@@ -33,7 +33,7 @@ def _iso(moment) -> str:
 
 async def _capture(request, session_id: str) -> LiveCapture:
     def find() -> LiveCapture:
-        return live.find(tenant_sync(request), session_id)
+        return captures.find(tenant_sync(request), session_id)
 
     return await database_sync_to_async(find)()
 
@@ -57,16 +57,16 @@ async def start(request):
     except ValueError as exc:
         return detail(400, f"JSON parse error - {exc}")
     try:
-        ttl = int(body.get("ttl_seconds") or live.DEFAULT_TTL)
+        ttl = int(body.get("ttl_seconds") or captures.DEFAULT_TTL)
     except (TypeError, ValueError):
         return detail(400, "ttl_seconds must be an integer")
-    if not live.MIN_TTL <= ttl <= live.MAX_TTL:
-        return detail(400, f"ttl_seconds must be between {live.MIN_TTL} and {live.MAX_TTL}")
+    if not captures.MIN_TTL <= ttl <= captures.MAX_TTL:
+        return detail(400, f"ttl_seconds must be between {captures.MIN_TTL} and {captures.MAX_TTL}")
     suffix = str(body.get("suffix") or "").strip()
     if not suffix and body.get("filename") and "." in str(body["filename"]):
         suffix = "." + str(body["filename"]).rsplit(".", 1)[-1]
     suffix = (suffix if suffix.startswith(".") else f".{suffix}") if suffix else ".mp4"
-    capture = await database_sync_to_async(live.start)(
+    capture = await database_sync_to_async(captures.start)(
         access, goal=str(body.get("goal") or ""), suffix=suffix.lower()[:16], ttl_seconds=ttl
     )
     base = f"/analyze/live/{capture.public_id}"
@@ -93,13 +93,13 @@ async def chunk(request, session_id: str):
     upload = request.FILES.get("chunk")
     data = upload.read() if upload is not None else request.POST.get("chunk", "").encode()
 
-    def receive() -> live.ChunkReceipt:
+    def receive() -> captures.ChunkReceipt:
         # One trip to the database thread: authorize, then find, sequence and store.
         customer = tenant_sync(request, Product.ANALYTICS)
         if not data:
-            live.find(customer, session_id)  # an unknown session is 404 before this 400
+            captures.find(customer, session_id)  # an unknown session is 404 before this 400
             raise EmptyChunk()
-        return live.accept_chunk(customer, session_id, seq, data)
+        return captures.accept_chunk(customer, session_id, seq, data)
 
     try:
         receipt = await database_sync_to_async(receive)()
@@ -107,7 +107,7 @@ async def chunk(request, session_id: str):
         return detail(400, "Empty chunk: send the audio bytes as multipart field 'chunk'")
     except AccessDenied as exc:
         return denied(exc)
-    except live.LiveConflict as exc:
+    except captures.LiveConflict as exc:
         return detail(409, str(exc))
     if not receipt.duplicate:
         await ensure_running(session_id)
@@ -121,19 +121,19 @@ async def chunk(request, session_id: str):
 async def control(request, session_id: str):
     try:
         customer = await database_sync_to_async(tenant_sync)(request)
-        await database_sync_to_async(live.find)(customer, session_id)  # 404 before any 400
+        await database_sync_to_async(captures.find)(customer, session_id)  # 404 before any 400
         body = _json_body(request)
         action = body.get("action")
         if action not in ("finalize", "cancel", "keepalive"):
             return detail(400, "action must be one of finalize, cancel, keepalive")
-        capture = await database_sync_to_async(live.control)(
+        capture = await database_sync_to_async(captures.control)(
             customer, session_id, action, str(body.get("reason") or "")
         )
     except AccessDenied as exc:
         return denied(exc)
     except ValueError as exc:
         return detail(400, f"JSON parse error - {exc}")
-    except live.LiveConflict as exc:
+    except captures.LiveConflict as exc:
         return detail(409, str(exc))
     if action != "keepalive":
         await ensure_running(session_id)
@@ -195,7 +195,7 @@ async def events_stream(request, session_id: str):
                         upkeep_due = time.monotonic() + WAKE_SECONDS
                         # Until the session ends, keep a processor alive (taking over from a
                         # crashed one); it also records expiry, as the event this stream ends on.
-                        if await database_sync_to_async(_status)(capture) not in live.ENDED:
+                        if await database_sync_to_async(_status)(capture) not in captures.ENDED:
                             await ensure_running(session_id)
                         await asyncio.to_thread(lease.renew)
                     await bell.wait(WAKE_SECONDS)

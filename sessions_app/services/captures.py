@@ -17,9 +17,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.access import Access
-from accounts.errors import AccessDenied, Denial
 from accounts.models import Customer
-from accounts.prebuilt import column
+from kernel.errors import AccessDenied, Denial
+from kernel.prebuilt import column
 from sessions_app.models import LiveCapture, Session
 from sessions_app.services import events, sessions
 from sessions_app.services.artifacts import ArtifactStore
