@@ -38,7 +38,7 @@ def main() -> None:
             now = time.monotonic() - t0
             if ev.is_final:
                 finals.append((ev, now))
-            else:
+            elif ev.is_partial:
                 first_partial.setdefault(ev.segment, now)
     for ev in stream.finish_sync():
         finals.append((ev, time.monotonic() - t0))

@@ -12,6 +12,10 @@ Per stream: ``PcmStream`` (header strip + resample) -> ``SileroStream`` + ``Endp
   instead of after the whole trailing silence. If speech resumes the result is thrown
   away; otherwise it is released when the endpoint is confirmed. This hides most of
   Whisper's fixed ~0.4 s per call behind the endpoint wait.
+* Speech starts: a ``speech_start`` event at the VAD's start edge of every utterance,
+  before any partial or final of it. It comes from the endpointer, not from Whisper,
+  so it costs nothing and is never shed under load: barge-in can rely on it where it
+  could not rely on partials.
 * Partials: best effort. At most one in flight per stream, spaced by
   ``partial_interval`` of audio (stretched when the scheduler is busy), PARTIAL
   priority (shed first). Text is cumulative for the open segment; words agreed by two
@@ -83,8 +87,9 @@ def _norm(word: str) -> str:
 
 
 class StreamingTranscriber:
-    """One live stream. Async API: ``await feed(pcm)`` / ``await finish()``;
-    sync API (tests, benchmarks, threads): ``feed_sync`` / ``finish_sync``."""
+    """One live stream. Async API: ``await feed(pcm)`` (PCM16LE at ``sample_rate``) or
+    ``await feed_samples(float32 at 16 kHz)`` / ``await finish()``; sync API (tests,
+    benchmarks, threads): ``feed_sync`` / ``finish_sync``."""
 
     def __init__(
         self, options: StreamingOptions | None = None, *, scheduler: Scheduler | None = None
@@ -132,8 +137,14 @@ class StreamingTranscriber:
         return self._pcm.header_stripped
 
     async def feed(self, data: bytes) -> list[Event]:
-        """Feed PCM16LE bytes (any size); returns finals reached and partials ready."""
+        """Feed PCM16LE bytes (any size); returns speech starts, finals reached and
+        partials ready, in order."""
         return await self._resolve_async(self._advance(self._pcm.push(data)))
+
+    async def feed_samples(self, samples: np.ndarray) -> list[Event]:
+        """Feed mono float32 samples at 16 kHz (already decoded audio: no PCM16 round
+        trip); the same events as ``feed``."""
+        return await self._resolve_async(self._advance(_mono16k(samples)))
 
     async def finish(self) -> list[Event]:
         """End of input: flush the open utterance; returns the remaining events."""
@@ -141,6 +152,9 @@ class StreamingTranscriber:
 
     def feed_sync(self, data: bytes) -> list[Event]:
         return self._resolve_sync(self._advance(self._pcm.push(data)))
+
+    def feed_samples_sync(self, samples: np.ndarray) -> list[Event]:
+        return self._resolve_sync(self._advance(_mono16k(samples)))
 
     def finish_sync(self) -> list[Event]:
         return self._resolve_sync(self._flush())
@@ -203,10 +217,12 @@ class StreamingTranscriber:
             self.options.first_partial_after * SAMPLE_RATE
         )
 
-    def _advance(self, samples: np.ndarray) -> list[_Final]:
+    def _advance(self, samples: np.ndarray) -> list[_Final | Event]:
+        """Run the endpointer over new audio: speech starts (ready now) and the finals
+        submitted (to resolve), in the order they happened."""
         if self._finished:
             raise RuntimeError("stream already finished")
-        finals: list[_Final] = []
+        finals: list[_Final | Event] = []
         if samples.size == 0:
             return finals
         self._buf.append(samples)
@@ -216,6 +232,7 @@ class StreamingTranscriber:
             event = self._ep.update(float(prob))
             if event is not None and event.kind == "start":
                 self._open_utterance(event.sample - self._preroll)
+                finals.append(self._speech_start())
             elif event is not None and event.kind == "end":
                 end = min(event.sample + self._pad, window_end)
                 finals.append(self._final_for(self._utt_start, end))
@@ -231,7 +248,18 @@ class StreamingTranscriber:
             self._buf.trim(self._buf.end - self._preroll - (self._ep.start_windows + 2) * WINDOW)
         return finals
 
-    def _in_speech_window(self, window_end: int, finals: list[_Final]) -> None:
+    def _speech_start(self) -> Event:
+        start = round(self._utt_start / SAMPLE_RATE, 3)
+        return Event(
+            kind="speech_start",
+            segment=self._segment,
+            text="",
+            start=start,
+            end=start,
+            processed_audio=round(self.processed_audio, 3),
+        )
+
+    def _in_speech_window(self, window_end: int, finals: list[_Final | Event]) -> None:
         ep = self._ep
         if ep.silence_windows == 0:
             self._cancel_speculative()  # speech resumed: the guess is void
@@ -292,7 +320,7 @@ class StreamingTranscriber:
             return
         self._partial = (self._utt, window_end, fut)
 
-    def _flush(self) -> list[_Final]:
+    def _flush(self) -> list[_Final | Event]:
         finals = self._advance(self._pcm.flush())
         if self._ep.in_speech:
             total = self._buf.end
@@ -384,19 +412,30 @@ class StreamingTranscriber:
             )
         ]
 
-    async def _resolve_async(self, finals: list[_Final]) -> list[Event]:
+    async def _resolve_async(self, steps: list[_Final | Event]) -> list[Event]:
         events: list[Event] = []
-        for final in finals:
-            segments = await asyncio.wrap_future(final.future)
-            if (ev := self._final_event(final, segments)) is not None:
+        for step in steps:
+            if isinstance(step, Event):
+                events.append(step)
+            elif (
+                ev := self._final_event(step, await asyncio.wrap_future(step.future))
+            ) is not None:
                 events.append(ev)
         events.extend(self._collect_partial())
         return events
 
-    def _resolve_sync(self, finals: list[_Final]) -> list[Event]:
+    def _resolve_sync(self, steps: list[_Final | Event]) -> list[Event]:
         events: list[Event] = []
-        for final in finals:
-            if (ev := self._final_event(final, final.future.result())) is not None:
+        for step in steps:
+            if isinstance(step, Event):
+                events.append(step)
+            elif (ev := self._final_event(step, step.future.result())) is not None:
                 events.append(ev)
         events.extend(self._collect_partial())
         return events
+
+
+def _mono16k(samples: np.ndarray) -> np.ndarray:
+    if samples.ndim != 1:
+        raise ValueError("feed_samples takes mono audio (a 1-D array)")
+    return samples.astype(np.float32, copy=False)

@@ -35,14 +35,15 @@ class Utterance:
 class Event:
     """A streaming result.
 
-    ``kind`` is "partial" (best effort, may be dropped under load, cumulative text of
+    ``kind`` is "speech_start" (the endpointer heard an utterance begin at ``start``;
+    never shed), "partial" (best effort, may be dropped under load, cumulative text of
     the open segment) or "final" (exactly one per segment, never changes).
     ``tokens``/``timestamps`` follow Bodhi's ``segment_meta``: one entry per word,
     timestamps are word end times relative to ``start`` so that
     ``start + timestamps[-1]`` is the end of the utterance.
     """
 
-    kind: Literal["partial", "final"]
+    kind: Literal["speech_start", "partial", "final"]
     segment: int
     text: str
     start: float
@@ -59,6 +60,10 @@ class Event:
     @property
     def is_final(self) -> bool:
         return self.kind == "final"
+
+    @property
+    def is_partial(self) -> bool:
+        return self.kind == "partial"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
