@@ -22,7 +22,7 @@ Conversation (live or batch)
     tracker = ConversationTracker(conversation_id, focus="", summariser=None)
     update = tracker.add_utterance(utt)    # or tracker.feed(analysis)
         update.transitions: list[Transition]; update.moments: list[Moment]
-        update.events() -> [(sse_event_name, payload), ...]
+        update.analysis: UtteranceAnalysis (surfaces word it: analytics/event_shapes.py)
     result = tracker.finalize() -> ConversationResult
         .summary (ConversationSummary) .insights .segmentation .timeline .transitions
         .moments .agent_results .conversation_agents  .to_dict()

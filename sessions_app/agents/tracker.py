@@ -2,7 +2,7 @@
 
 Feed utterances in order with `add_utterance(utt)` (runs the per-utterance agents with the
 conversation's context) or feed already-analysed ones with `feed(analysis)`; each call returns
-the Transitions and Moments detected at that utterance, ready to emit as SSE events. `finalize()`
+the Transitions and Moments detected at that utterance (each surface words them its own way). `finalize()`
 runs segmentation, insights and the summariser and returns the conversation result. Every agent
 is timed and isolated: a failure empties its own output and is listed in `agent_results`.
 """
@@ -41,16 +41,6 @@ class TrackerUpdate:
     analysis: UtteranceAnalysis
     transitions: list[Transition] = field(default_factory=list)
     moments: list[Moment] = field(default_factory=list)
-
-    def events(self) -> list[tuple[str, dict[str, Any]]]:
-        """SSE events in the documented order: emotion, cognitive, then transition/moment."""
-        out = [
-            ("emotion", self.analysis.emotion_event()),
-            ("cognitive", self.analysis.cognitive_event()),
-        ]
-        out += [("transition", t.to_dict()) for t in self.transitions]
-        out += [("moment", m.to_dict()) for m in self.moments]
-        return out
 
 
 @dataclass(slots=True)

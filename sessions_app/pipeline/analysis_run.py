@@ -24,6 +24,7 @@ from sessions_app.pipeline.track import DecodedTrack
 from sessions_app.services import events, sessions
 from sessions_app.services.artifacts import ArtifactStore
 from sessions_app.services.metering import Meter
+from sessions_app.surfaces.analytics import event_shapes
 
 log = logging.getLogger("parlance.analysis")
 
@@ -59,17 +60,11 @@ class AnalysisRun:
     async def _emit(self, name: str, payload: dict[str, Any]) -> SessionEvent:
         return await database_sync_to_async(events.emit)(self.session, name, payload)
 
-    async def _charge(self, seconds: float, marker: str) -> None:
-        await database_sync_to_async(self.meter.charge_until)(seconds, marker=marker)
-
-    async def _bill_and_emit(self, seconds: float, marker: str, produced) -> list[SessionEvent]:
+    async def _settle(self, seconds: float, marker: str, produced) -> list[SessionEvent]:
         """One trip to the database per utterance: bill what it covers, then log its events."""
-
-        def work() -> list[SessionEvent]:
-            self.meter.charge_until(seconds, marker=marker)
-            return events.emit_many(self.session, produced)
-
-        return await database_sync_to_async(work)()
+        return await database_sync_to_async(events.settle)(
+            self.session, self.meter, seconds, marker, produced
+        )
 
     async def events(self) -> AsyncIterator[SessionEvent]:
         conversation_id = self.session.conversation_id
@@ -88,31 +83,27 @@ class AnalysisRun:
             raise AnalysisError("NO_UTTERANCES", NO_UTTERANCES, 400) from None
         analysis = ConversationAnalysis(conversation_id, focus=self.focus, audio=track.slice)
         for index, utterance in enumerate(utterances):
-            produced = await asyncio.to_thread(analysis.add, utterance)
+            utterance_id, update = await asyncio.to_thread(analysis.add, utterance)
             progress = 0.1 + 0.85 * (index + 1) / len(utterances)
-            produced.append(("status", {"phase": "processing", "progress": round(progress, 3)}))
-            for event in await self._bill_and_emit(utterance.t_end, f"utt{index}", produced):
+            produced = [
+                event_shapes.final_transcript(utterance_id, utterance),
+                *event_shapes.analysis(update),
+                ("status", {"phase": "processing", "progress": round(progress, 3)}),
+            ]
+            for event in await self._settle(utterance.t_end, f"utt{index}", produced):
                 yield event
         result = await asyncio.to_thread(analysis.finish)
-        await self._charge(max(track.duration, utterances[-1].t_end), marker="end")
+        await self._settle(max(track.duration, utterances[-1].t_end), "end", [])
         self.response = {
             **result.to_dict(),
             **artifact_paths(self.store, self.upload),
             "context": self.focus,
         }
-        await asyncio.to_thread(self._write_artifacts, result)
+        await asyncio.to_thread(self.store.write_result, result, self.response)
         yield await self._emit("summary_update", result.summary)
         yield await self._emit("status", {"phase": "completed", "progress": 1.0})
         await database_sync_to_async(sessions.end_session)(self.session, Session.Status.COMPLETED)
         yield await self._emit("done", {"conversation_id": conversation_id})
-
-    def _write_artifacts(self, result) -> None:
-        self.store.write_json("timeline.json", result.timeline)
-        self.store.write_json("summary.json", result.summary)
-        self.store.write_json("insights.json", result.insights)
-        self.store.write_json("segmentation.json", result.segmentation)
-        self.store.write_json("agent_outputs.json", result.agent_results)
-        self.store.write_json("analysis.json", self.response)
 
     async def fail(self, code: str, message: str) -> SessionEvent:
         """Record the failure as the run's last event and end the session."""

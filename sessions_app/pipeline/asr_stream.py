@@ -1,31 +1,40 @@
-"""A live recognition stream bound to a session: engine, event log and metering joined.
+"""A Bodhi recognition stream bound to a session: a streaming conversation without agents.
 
 Surfaces feed it audio and render the events it returns in their own format. Each
-final is charged before it is released (a final the balance cannot pay for is not
-delivered: the stream ends with InsufficientCredits) and persisted before it is sent.
+final is charged before it is released and logged before it is sent (see
+streaming_conversation); a final the balance cannot pay for is not delivered: the
+stream ends with InsufficientCredits.
 """
 
 import asyncio
-from decimal import Decimal
 from typing import Any
 
 from channels.db import database_sync_to_async
 
 from accounts.access import Access
 from billing.products import Product
-from billing.services import InsufficientCredits
 from sessions_app.engine import Event, StreamingOptions, StreamingTranscriber
-from sessions_app.models import Session
+from sessions_app.pipeline.streaming_conversation import Final, Produced, StreamingConversation
 from sessions_app.services import sessions
-from sessions_app.services.metering import Meter
+
+
+class _BodhiLog:
+    """What a Bodhi stream keeps: its complete segments (partials are sent, not kept)."""
+
+    def partial(self, event: Event) -> Produced:
+        return []
+
+    def final(self, final: Final) -> Produced:
+        return [("final", final.event.to_dict())]
+
+    def analysis(self, final: Final) -> Produced:
+        return []
 
 
 class AsrStream:
-    def __init__(self, session: Session, transcriber: StreamingTranscriber, product: Product):
-        self.session = session
-        self.transcriber = transcriber
-        self.meter = Meter(session, product)
-        self.segments_finalized = 0
+    def __init__(self, conversation: StreamingConversation):
+        self.conversation = conversation
+        self.session = conversation.session
 
     @classmethod
     async def open(
@@ -43,51 +52,27 @@ class AsrStream:
         session = await database_sync_to_async(sessions.open_session)(
             access, kind, metadata=metadata
         )
-        return cls(session, transcriber, product)
+        return cls(
+            StreamingConversation(session, transcriber, product=product, formatter=_BodhiLog())
+        )
 
     @property
     def processed_audio(self) -> float:
-        return self.transcriber.processed_audio
+        return self.conversation.processed_audio
+
+    @property
+    def segments_finalized(self) -> int:
+        return self.conversation.segments_finalized
 
     async def feed(self, pcm: bytes) -> list[Event]:
-        return await self._settle(await self.transcriber.feed(pcm), marker="seg")
+        return (await self.conversation.feed(pcm)).events
 
     async def finish(self) -> list[Event]:
-        events = await self._settle(await self.transcriber.finish(), marker="seg")
-        await database_sync_to_async(self.meter.charge_until)(self.processed_audio, marker="end")
-        return events
-
-    def poll(self) -> list[Event]:
-        """Partials that became ready since the last feed (no finals: those come from feed)."""
-        return [e for e in self.transcriber.poll() if not e.is_final]
-
-    async def _settle(self, events: list[Event], *, marker: str) -> list[Event]:
-        if not any(e.is_final for e in events):
-            return events
-        return await database_sync_to_async(self._settle_finals)(events, marker)
-
-    def _settle_finals(self, events: list[Event], marker: str) -> list[Event]:
-        settled: list[Event] = []
-        for event in events:
-            if event.is_final:
-                try:
-                    self.meter.charge_until(self.processed_audio, marker=f"{marker}{event.segment}")
-                except InsufficientCredits as exhausted:
-                    # What was paid for is still delivered before the stream ends.
-                    exhausted.deliverable = settled
-                    raise
-                sessions.append_event(self.session, "final", event.to_dict())
-                self.segments_finalized += 1
-            settled.append(event)
-        return settled
+        return (await self.conversation.finish()).events
 
     async def close(self, status: str) -> None:
-        self.transcriber.close()
+        self.conversation.close()
         await database_sync_to_async(sessions.end_session)(self.session, status)
 
     async def record_error(self, payload: dict[str, Any]) -> None:
-        await database_sync_to_async(sessions.append_event)(self.session, "error", payload)
-
-    @property
-    def billed_seconds(self) -> Decimal:
-        return self.meter.billed
+        await self.conversation.log([("error", payload)])

@@ -1,26 +1,19 @@
-"""The worker behind one live session: chunks on disk in, analytics events out.
+"""The processor behind one live capture: chunks on disk in, analytics events out.
 
-Exactly one process runs a session's processor, the holder of its lease (see
-services.leases). Any process that accepts a chunk, a control action or an SSE
-consumer calls `ensure_running`; if the holder died, its lease runs out and the
-caller (or with LIVE_WORKERS, a live worker) takes over. A new processor replays the stored chunks from the start: the
-engine's finals depend only on the audio, so the finals already persisted come
-out again identically and are skipped (not re-sent, not re-billed), and the
-conversation's agents are rebuilt from them. Nothing acknowledged is lost.
+Exactly one process runs a capture's processor: the holder of its lease (where that
+is, and how a session is handed over, is capture_placement's business). A processor
+that takes over replays the stored chunks from the start through a streaming
+conversation told how many finals were already persisted: those come out again
+identically and are skipped (not re-sent, not re-billed), and the conversation's
+agents are rebuilt from them. Nothing acknowledged is lost.
 """
 
 import asyncio
-import contextvars
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from channels.db import DatabaseSyncToAsync
-from channels.exceptions import ChannelFull
-from channels.layers import get_channel_layer
-from django.conf import settings
 from django.utils import timezone
 
 from billing.products import Product
@@ -31,26 +24,19 @@ from sessions_app.engine import (
     StreamingOptions,
     StreamingTranscriber,
     TranscribeOptions,
-    Utterance,
 )
 from sessions_app.models import LiveCapture, Session, SessionEvent
 from sessions_app.pipeline.capture_audio import CaptureAudioDecoder
-from sessions_app.pipeline.conversation import ConversationAnalysis
+from sessions_app.pipeline.streaming_conversation import Final, Produced, StreamingConversation
 from sessions_app.services import captures, events, sessions, wakeups
 from sessions_app.services.artifacts import ArtifactStore
 from sessions_app.services.leases import Lease
-from sessions_app.services.metering import Meter
+from sessions_app.surfaces.analytics import event_shapes
 
 log = logging.getLogger("parlance.live")
 
-LEASE_SECONDS = 10
 POLL_SECONDS = 0.5
-# Where servers hand live sessions to `manage.py live_worker` processes (LIVE_WORKERS).
-WORK_CHANNEL = "live-work"
 MAX_POLL_SECONDS = 5.0
-HAND_OVER_RECHECK = 1.0
-_running: dict[str, asyncio.Task] = {}
-_checked: dict[str, float] = {}  # session -> when this process last checked its worker
 
 
 def in_database_pool(fn):
@@ -79,53 +65,6 @@ async def wake_consumers(public_id: str) -> None:
     await wakeups.ring(consumer_topic(public_id))
 
 
-def _owner_lease(public_id: str) -> Lease:
-    return Lease(f"live-owner:{public_id}", LEASE_SECONDS)
-
-
-async def ensure_running(public_id: str) -> None:
-    """Make sure some process is processing the session: with LIVE_WORKERS a live
-    worker (the one holding its lease, else the next to take the work), else this one."""
-    if not settings.LIVE_WORKERS:
-        await start_here(public_id)
-        return
-    # Chunks arrive ten times a second; once a second is soon enough to notice that a
-    # worker is gone (its lease outlives it by seconds anyway).
-    now = time.monotonic()
-    if now - _checked.get(public_id, -HAND_OVER_RECHECK) < HAND_OVER_RECHECK:
-        return
-    if len(_checked) > 10_000:
-        _checked.clear()
-    _checked[public_id] = now
-    if not await asyncio.to_thread(_owner_lease(public_id).taken):
-        try:
-            await get_channel_layer().send(
-                WORK_CHANNEL, {"type": "live.process", "session_id": public_id}
-            )
-        except ChannelFull:
-            # The workers' next scan of open sessions finds it all the same.
-            log.warning("[%s] live workers are behind; the session waits for a scan", public_id)
-
-
-def running_here() -> list[asyncio.Task]:
-    return [task for task in _running.values() if not task.done()]
-
-
-async def start_here(public_id: str) -> None:
-    """Process the session in this process, unless this or another already does."""
-    task = _running.get(public_id)
-    if task is not None and not task.done():
-        return
-    lease = _owner_lease(public_id)
-    if not await asyncio.to_thread(lease.acquire):
-        return  # another process holds it; a crashed holder's lease runs out soon
-    # A fresh context: the task outlives the request that started it, and must not
-    # inherit that request's sync-thread executor, which closes when it ends.
-    _running[public_id] = asyncio.create_task(
-        CaptureProcessor(public_id, lease).run(), context=contextvars.Context()
-    )
-
-
 @dataclass
 class _State:
     status: str
@@ -134,30 +73,29 @@ class _State:
     reason: str
 
 
-class _AudioLog:
-    """The session's 16 kHz audio so far, for the agents' per-utterance prosody."""
+class _IllocutionLog:
+    """How a live capture words its stream: Illocution's SSE events."""
 
-    def __init__(self) -> None:
-        self._data = bytearray()
+    def __init__(self, conversation_id: str):
+        self.conversation_id = conversation_id
+        self.partials = 0
 
-    def append(self, samples: np.ndarray) -> None:
-        self._data += samples.astype(np.float32, copy=False).tobytes()
+    def partial(self, event: Event) -> Produced:
+        entry = event_shapes.partial_transcript(self.conversation_id, self.partials, event)
+        self.partials += 1
+        return [entry]
 
-    def slice(self, speaker: str, start: float, end: float) -> np.ndarray | None:
-        audio = np.frombuffer(self._data, dtype=np.float32)
-        part = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-        return np.array(part) if len(part) else None
+    def final(self, final: Final) -> Produced:
+        return [event_shapes.final_transcript(final.utterance_id, final.utterance)]
 
-
-def _pcm16(samples: np.ndarray) -> bytes:
-    return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    def analysis(self, final: Final) -> Produced:
+        return event_shapes.analysis(final.update) if final.update else []
 
 
 class CaptureProcessor:
     def __init__(self, public_id: str, lease: Lease):
         self.public_id = public_id
         self.lease = lease
-        self.partials = 0
         self.started = False
         self._last_seen_seq, self._quiet_polls = -1, 0
 
@@ -168,11 +106,9 @@ class CaptureProcessor:
         )
         self.capture, self.session = capture, capture.session
         config = self.session.config
-        self.meter = Meter(self.session, Product.ANALYTICS)
-        persisted = SessionEvent.objects.filter(
+        self.finals_persisted = SessionEvent.objects.filter(
             session=self.session, type="final_transcript"
         ).count()
-        self.finals_persisted = persisted
         self.options = StreamingOptions(
             sample_rate=SAMPLE_RATE,
             trailing_silence=(config.endpoint_silence_ms / 1000) if config else 0.5,
@@ -190,20 +126,24 @@ class CaptureProcessor:
         reason = capture.session.metadata.get("cancel_reason") or ""
         return _State(capture.session.status, capture.next_chunk_seq, capture.expires_at, reason)
 
-    def _emit(self, produced: list[tuple[str, dict[str, Any]]]) -> None:
-        events.emit_many(self.session, produced)
-
     # -- the loop ----------------------------------------------------------------
     async def run(self) -> None:
         try:
             await in_database_pool(self._load)()
-            self.conversation = self.session.conversation_id
-            self.audio = _AudioLog()
-            self.analysis = ConversationAnalysis(
-                self.conversation, focus=self.capture.goal, audio=self.audio.slice
-            )
+            self.conversation_id = self.session.conversation_id
             self.decoder = CaptureAudioDecoder(self.capture.suffix)
-            self.transcriber = await asyncio.to_thread(StreamingTranscriber, self.options)
+            transcriber = await asyncio.to_thread(StreamingTranscriber, self.options)
+            self.conversation = StreamingConversation(
+                self.session,
+                transcriber,
+                product=Product.ANALYTICS,
+                formatter=_IllocutionLog(self.conversation_id),
+                analyse=True,
+                focus=self.capture.goal,
+                replayed_finals=self.finals_persisted,
+                database=in_database_pool,
+                on_logged=lambda: wake_consumers(self.public_id),
+            )
             self.next_seq = 0
             async with wakeups.listening(processor_topic(self.public_id)) as bell:
                 await self._loop(bell)
@@ -217,7 +157,7 @@ class CaptureProcessor:
             )
         except Exception as exc:
             log.exception(
-                "[%s] live processing failed", getattr(self, "conversation", self.public_id)
+                "[%s] live processing failed", getattr(self, "conversation_id", self.public_id)
             )
             try:
                 await self._end(
@@ -228,10 +168,9 @@ class CaptureProcessor:
             except Exception:
                 log.exception("[%s] could not record the failure", self.public_id)
         finally:
-            if getattr(self, "transcriber", None):
-                self.transcriber.close()
+            if getattr(self, "conversation", None):
+                self.conversation.close()
             await asyncio.to_thread(self.lease.release)
-            _running.pop(self.public_id, None)
 
     async def _loop(self, bell: wakeups.Bell) -> None:
         while True:
@@ -258,11 +197,11 @@ class CaptureProcessor:
                 return
             while self.next_seq < state.next_chunk_seq:
                 data = await asyncio.to_thread(
-                    captures.chunk_path(self.conversation, self.next_seq).read_bytes
+                    captures.chunk_path(self.conversation_id, self.next_seq).read_bytes
                 )
                 self.next_seq += 1
                 await self._audio(self.decoder.push(data))
-            await self._publish(self.transcriber.poll())
+            await self.conversation.poll()
             if state.status == Session.Status.FINALIZING:
                 await self._finish()
                 return
@@ -279,80 +218,28 @@ class CaptureProcessor:
             self._quiet_polls += 1
         return min(MAX_POLL_SECONDS, POLL_SECONDS * (1 + self._quiet_polls // 4))
 
-    async def _audio(self, samples: np.ndarray) -> None:
+    async def _audio(self, samples) -> None:
         if not len(samples):
             return
-        first, self.started = not self.started, True
-        self.audio.append(samples)
-        produced = await self.transcriber.feed(_pcm16(samples))
-        if first and not self.finals_persisted:
-            await self._send([("status", {"phase": "processing", "progress": 0.0})])
-        await self._publish(produced)
-
-    async def _publish(self, produced: list[Event]) -> None:
-        partials: list[tuple[str, dict[str, Any]]] = []
-        for event in produced:
-            replayed = event.segment < self.finals_persisted
-            if not event.is_final:
-                if not replayed:
-                    self.partials += 1
-                    partials.append(("partial_transcript", self._partial(event)))
-                continue
-            utterance = _utterance(event)
-            if replayed:  # sent before this process took over; rebuild the agents' state
-                await asyncio.to_thread(self.analysis.add, utterance)
-                continue
-            # The transcript goes out as soon as it is paid for; the agents' events follow.
-            transcript = self.analysis.transcript(utterance)
-            await self._bill_and_send(event.segment, [*partials, transcript])
-            partials = []
-            utterance_id = transcript[1]["utterance_id"]
-            await self._send(
-                await asyncio.to_thread(self.analysis.analyse, utterance, utterance_id)
-            )
-        if partials:
-            await self._send(partials)
-
-    def _partial(self, event: Event) -> dict[str, Any]:
-        return {
-            "partial_id": f"{self.conversation}_partial_{self.partials:05d}",
-            "utterance_id": f"{self.conversation}_utt_{event.segment:04d}",
-            "text": event.text,
-            "stable_text": event.stable_text,
-            "is_final": False,
-        }
-
-    async def _bill_and_send(
-        self, segment: int, produced: list[tuple[str, dict[str, Any]]]
-    ) -> None:
-        upto = self.transcriber.processed_audio
-
-        def work() -> None:
-            self.meter.charge_until(upto, marker=f"seg{segment}")
-            events.emit_many(self.session, produced)
-
-        await in_database_pool(work)()
-        await wake_consumers(self.public_id)
-
-    async def _send(self, produced: list[tuple[str, dict[str, Any]]]) -> None:
-        await in_database_pool(self._emit)(produced)
-        await wake_consumers(self.public_id)
+        if not self.started and not self.finals_persisted:
+            await self.conversation.log([("status", {"phase": "processing", "progress": 0.0})])
+        self.started = True
+        await self.conversation.feed_samples(samples)
 
     async def _finish(self) -> None:
         await self._audio(self.decoder.flush())
-        await self._publish(await self.transcriber.finish())
-        await in_database_pool(self.meter.charge_until)(
-            self.transcriber.processed_audio, marker="end"
+        outcome = await self.conversation.finish()
+        result = outcome.result
+        await asyncio.to_thread(
+            ArtifactStore(self.conversation_id).write_result, result, result.to_dict()
         )
-        result = await asyncio.to_thread(self.analysis.finish)
-        await asyncio.to_thread(_write_artifacts, self.conversation, result)
-        await self._send(
+        await self.conversation.log(
             [
                 ("summary_update", result.summary),
                 ("status", {"phase": "completed", "progress": 1.0}),
             ]
         )
-        await self._end("done", {"conversation_id": self.conversation}, Session.Status.COMPLETED)
+        await self._end("done", {"conversation_id": self.conversation_id}, Session.Status.COMPLETED)
 
     async def _end(self, name: str, payload: dict[str, Any], status: str | None) -> None:
         def end() -> None:
@@ -362,27 +249,3 @@ class CaptureProcessor:
 
         await in_database_pool(end)()
         await wake_consumers(self.public_id)
-
-
-def _utterance(event: Event) -> Utterance:
-    return Utterance(
-        speaker="Speaker_0",
-        t_start=event.start,
-        t_end=event.end,
-        text=event.text,
-        words=event.words,
-        asr_confidence=event.confidence,
-    )
-
-
-def _write_artifacts(conversation_id: str, result) -> None:
-    store = ArtifactStore(conversation_id)
-    for name, payload in (
-        ("timeline.json", result.timeline),
-        ("summary.json", result.summary),
-        ("insights.json", result.insights),
-        ("segmentation.json", result.segmentation),
-        ("agent_outputs.json", result.agent_results),
-        ("analysis.json", result.to_dict()),
-    ):
-        store.write_json(name, payload)

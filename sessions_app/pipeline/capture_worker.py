@@ -1,6 +1,6 @@
 """A live worker: runs live sessions' processors for the servers (LIVE_WORKERS=true).
 
-Servers hand a session over on the channel layer (`ensure_running`); a worker takes
+Servers hand a session over on the channel layer (capture_placement); a worker takes
 each hand-over and starts the session's processor unless another process holds its
 lease. Hand-overs can be lost (no worker up, a full channel, a worker that died), so
 every worker also scans the open sessions now and then and takes over any nobody
@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from sessions_app.models import LiveCapture, Session
-from sessions_app.pipeline.capture_processor import WORK_CHANNEL, running_here, start_here
+from sessions_app.pipeline.capture_placement import WORK_CHANNEL, running_here, start_here
 from sessions_app.services import captures
 
 log = logging.getLogger("parlance.live")

@@ -1,33 +1,22 @@
-"""Engine utterances in, Illocution analytics events out.
+"""A conversation's analysis agents, fed engine utterances in time order (batch or live).
 
-One ConversationAnalysis per conversation, fed utterances in time order (batch or
-live). For each it yields final_transcript, emotion, cognitive and any transition
-or moment, in the documented order; `finish` gives the summary, insights and
-segmentation. Agents never fail the conversation (see sessions_app.agents).
+`add` numbers an utterance and runs the agents over it in the conversation's context,
+returning the agents' typed `TrackerUpdate`; surfaces word it in their own format
+(Illocution: surfaces/analytics/event_shapes.py). `finish` gives the conversation's
+summary, insights and segmentation. Agents never fail the conversation (see
+sessions_app.agents).
 """
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from sessions_app import agents
+from sessions_app.agents.tracker import TrackerUpdate
 from sessions_app.engine import Utterance
 
 # (speaker, t_start, t_end) -> that stretch of the speaker's audio at 16 kHz, or None.
 AudioSlicer = Callable[[str, float, float], np.ndarray | None]
-Events = list[tuple[str, dict[str, Any]]]
-
-
-def final_transcript(utterance_id: str, utterance: Utterance) -> dict[str, Any]:
-    return {
-        "utterance_id": utterance_id,
-        "speaker": utterance.speaker,
-        "t_start": round(utterance.t_start, 3),
-        "t_end": round(utterance.t_end, 3),
-        "text": utterance.text.strip(),
-        "asr_confidence": round(utterance.asr_confidence, 3),
-    }
 
 
 class ConversationAnalysis:
@@ -37,24 +26,24 @@ class ConversationAnalysis:
         self.tracker = agents.ConversationTracker(conversation_id, focus=focus)
         self.count = 0
 
-    def add(self, utterance: Utterance) -> Events:
-        transcript = self.transcript(utterance)
-        return [transcript, *self.analyse(utterance, transcript[1]["utterance_id"])]
-
-    def transcript(self, utterance: Utterance) -> tuple[str, dict[str, Any]]:
-        """The utterance's final_transcript event; numbers the utterance."""
+    def number(self) -> str:
+        """The next utterance's id, as every surface reports it."""
         utterance_id = f"{self.conversation_id}_utt_{self.count:04d}"
         self.count += 1
-        return "final_transcript", final_transcript(utterance_id, utterance)
+        return utterance_id
 
-    def analyse(self, utterance: Utterance, utterance_id: str) -> Events:
-        """The agents' events for an utterance already numbered by `transcript`."""
+    def add(self, utterance: Utterance) -> tuple[str, TrackerUpdate]:
+        utterance_id = self.number()
+        return utterance_id, self.analyse(utterance, utterance_id)
+
+    def analyse(self, utterance: Utterance, utterance_id: str) -> TrackerUpdate:
+        """The agents' update for an utterance already numbered by `number`."""
         samples = (
             self.audio(utterance.speaker, utterance.t_start, utterance.t_end)
             if self.audio
             else None
         )
-        update = self.tracker.add_utterance(
+        return self.tracker.add_utterance(
             agents.Utterance(
                 utterance_id=utterance_id,
                 speaker=utterance.speaker,
@@ -66,7 +55,6 @@ class ConversationAnalysis:
                 audio=samples,
             )
         )
-        return update.events()
 
     def finish(self) -> agents.ConversationResult:
         return self.tracker.finalize()

@@ -47,6 +47,19 @@ class ArtifactStore:
         os.replace(temp, self.path(name))
         return self.path(name)
 
+    def write_result(self, result, analysis: dict[str, Any]) -> None:
+        """A finished conversation's artifacts: its agents' `ConversationResult` and
+        the analysis as the surface reports it (analysis.json)."""
+        for name, payload in (
+            ("timeline.json", result.timeline),
+            ("summary.json", result.summary),
+            ("insights.json", result.insights),
+            ("segmentation.json", result.segmentation),
+            ("agent_outputs.json", result.agent_results),
+            ("analysis.json", analysis),
+        ):
+            self.write_json(name, payload)
+
     def append_events(self, events) -> None:
         self.ensure()
         lines = "".join(

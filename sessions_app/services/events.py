@@ -1,24 +1,96 @@
-"""Emitting an analytics event: numbered and persisted before anyone is sent it."""
+"""The session event log: one writer for every surface, one declared policy per event type.
 
+What happens to an event is decided here, by its type, not by the code that produced
+it: PERSISTED events are numbered and stored as SessionEvent rows before anyone is sent
+them (SSE replays them by number), appended to the conversation's events.jsonl
+artifact, and counted for /metrics; STREAMED events (a voice surface's audio chunks)
+go to the client only and are counted, never stored. A type with no declared policy is
+refused, so a new surface says what it emits before it emits it.
+
+`settle` is the one charge-then-persist step at each final: audio up to the final is
+billed (idempotently, see services.metering), then its events are logged; a final the
+balance cannot pay for raises InsufficientCredits and nothing of it is logged.
+"""
+
+from dataclasses import dataclass
 from typing import Any
 
 from sessions_app.models import Session, SessionEvent
 from sessions_app.services import metrics, sessions
 from sessions_app.services.artifacts import ArtifactStore
+from sessions_app.services.metering import Meter
+
+Produced = list[tuple[str, dict[str, Any]]]
 
 
-def emit(session: Session, name: str, payload: dict[str, Any]) -> SessionEvent:
-    return emit_many(session, [(name, payload)])[0]
+@dataclass(frozen=True)
+class Policy:
+    row: bool  # numbered and stored before it is sent (replayable)
+    artifact: bool  # a line of the conversation's events.jsonl
+    metric: bool = True  # counted in /metrics
 
 
-def emit_many(session: Session, produced: list[tuple[str, dict[str, Any]]]) -> list[SessionEvent]:
-    """Numbered and persisted in one transaction, then logged as artifacts and counted."""
+PERSISTED = Policy(row=True, artifact=True)
+STREAMED = Policy(row=False, artifact=False)
+
+POLICIES: dict[str, Policy] = {
+    # Conversation analytics (Illocution): batch, replay and live capture.
+    "status": PERSISTED,
+    "partial_transcript": PERSISTED,
+    "final_transcript": PERSISTED,
+    "emotion": PERSISTED,
+    "cognitive": PERSISTED,
+    "transition": PERSISTED,
+    "moment": PERSISTED,
+    "summary_update": PERSISTED,
+    "done": PERSISTED,
+    # Every surface: how a session failed.
+    "error": PERSISTED,
+    # Streaming recognition (Bodhi): a stream's complete segments, a file's transcript.
+    "final": PERSISTED,
+    "transcript": PERSISTED,
+}
+
+
+class UndeclaredEvent(ValueError):
+    pass
+
+
+def policy(name: str) -> Policy:
+    try:
+        return POLICIES[name]
+    except KeyError:
+        raise UndeclaredEvent(f"event type {name!r} has no policy in services.events") from None
+
+
+def emit(session: Session, name: str, payload: dict[str, Any]) -> SessionEvent | None:
+    saved = emit_many(session, [(name, payload)])
+    return saved[0] if saved else None
+
+
+def emit_many(session: Session, produced: Produced) -> list[SessionEvent]:
+    """Log events by their policies; returns the stored ones, numbered, in order."""
     if not produced:
         return []
-    saved = sessions.append_events(session, produced)
-    ArtifactStore(session.conversation_id).append_events(saved)
-    metrics.count_events([event.type for event in saved])
+    stored = [(name, payload) for name, payload in produced if policy(name).row]
+    saved = sessions.append_events(session, stored) if stored else []
+    logged = [event for event in saved if POLICIES[event.type].artifact]
+    if logged:
+        ArtifactStore(session.conversation_id).append_events(logged)
+    metrics.count_events([name for name, _ in produced if POLICIES[name].metric])
     return saved
+
+
+def settle(
+    session: Session, meter: Meter, upto: float, marker: str, produced: Produced
+) -> list[SessionEvent]:
+    """Bill the audio up to `upto`, then log what it paid for (one database trip).
+
+    Raises billing.InsufficientCredits, logging nothing, when the balance cannot pay.
+    `marker` names the position in the idempotency key ("seg3", "utt3", "end"), so a
+    retried or replayed settle is never billed twice."""
+    meter.charge_until(upto, marker=marker)
+    return emit_many(session, produced)
 
 
 def events_after(session: Session, seq: int, limit: int = 500) -> list[SessionEvent]:

@@ -1,21 +1,10 @@
 """Counters for GET /metrics, shared across processes through the cache (Redis in production)."""
 
 from collections import Counter
+from collections.abc import Iterable
 
 from sessions_app.services.shared_cache import shared_cache
 
-EVENT_TYPES = (
-    "status",
-    "partial_transcript",
-    "final_transcript",
-    "emotion",
-    "cognitive",
-    "transition",
-    "moment",
-    "summary_update",
-    "error",
-    "done",
-)
 _PREFIX = "metrics:events:"
 
 
@@ -30,6 +19,7 @@ def count_events(names: list[str]) -> None:
             shared_cache().set(key, count, timeout=None)
 
 
-def event_counts() -> dict[str, int]:
-    values = shared_cache().get_many([_PREFIX + name for name in EVENT_TYPES])
-    return {name: int(values.get(_PREFIX + name, 0)) for name in EVENT_TYPES}
+def event_counts(names: Iterable[str]) -> dict[str, int]:
+    names = list(names)
+    values = shared_cache().get_many([_PREFIX + name for name in names])
+    return {name: int(values.get(_PREFIX + name, 0)) for name in names}

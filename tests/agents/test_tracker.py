@@ -13,6 +13,7 @@ from sessions_app.agents import (
     get_summariser,
 )
 from sessions_app.agents.runner import DEFAULT_UTTERANCE_AGENTS
+from sessions_app.surfaces.analytics import event_shapes
 
 SUPPORT_CALL = [
     ("Speaker_0", "Hello, thanks for calling. How can I help you today?"),
@@ -42,7 +43,7 @@ def test_failing_agent_does_not_fail_the_conversation(make_utt):
         assert upd.analysis.agent_results["emotion"]["status"] == "failed"
         assert "exploded" in upd.analysis.agent_results["emotion"]["error"]
         assert upd.analysis.sentiment and upd.analysis.cognitive  # the others still ran
-        names = [name for name, _ in upd.events()]
+        names = [name for name, _ in event_shapes.analysis(upd)]
         assert names[:2] == ["emotion", "cognitive"]
     res = tracker.finalize()
     assert res.summary["overview"] and res.insights and res.segmentation["phases"]

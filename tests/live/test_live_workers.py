@@ -15,7 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from sessions_app.pipeline.capture_processor import WORK_CHANNEL, ensure_running, running_here
+from sessions_app.pipeline.capture_placement import WORK_CHANNEL, ensure_running, running_here
 from sessions_app.services.shared_cache import shared_cache
 from tests.conftest import ROOT, AsgiServer, server_env
 from tests.live.conftest import Reader, control, key_headers, start_session, upload

@@ -10,8 +10,8 @@ from django.http import JsonResponse
 from billing.products import Product
 from kernel.errors import AccessDenied
 from sessions_app.models import LiveCapture, Session
-from sessions_app.pipeline.capture_processor import consumer_topic, ensure_running, wake_processor
-from sessions_app.services import captures, events, wakeups
+from sessions_app.pipeline import capture_placement
+from sessions_app.services import captures, events
 from sessions_app.services.leases import Lease
 from sessions_app.surfaces.analytics import sse
 from sessions_app.surfaces.analytics.responses import denied, detail, endpoint
@@ -110,8 +110,7 @@ async def chunk(request, session_id: str):
     except captures.LiveConflict as exc:
         return detail(409, str(exc))
     if not receipt.duplicate:
-        await ensure_running(session_id)
-        await wake_processor(session_id)
+        await capture_placement.chunk_arrived(session_id)
     return JsonResponse(
         {"received_bytes": receipt.received_bytes, "next_chunk_seq": receipt.next_chunk_seq}
     )
@@ -136,8 +135,7 @@ async def control(request, session_id: str):
     except captures.LiveConflict as exc:
         return detail(409, str(exc))
     if action != "keepalive":
-        await ensure_running(session_id)
-        await wake_processor(session_id)
+        await capture_placement.control_received(session_id)
     status = {"finalize": "finalizing", "cancel": "cancelled"}.get(action, capture.session.status)
     details = {
         "finalize": "Ingest stopped; final analysis follows on the events stream",
@@ -176,8 +174,8 @@ async def events_stream(request, session_id: str):
     async def frames():
         nonlocal seen
         try:
-            async with wakeups.listening(consumer_topic(session_id)) as bell:
-                await ensure_running(session_id)
+            async with capture_placement.new_events(session_id) as bell:
+                await capture_placement.consumer_waiting(session_id)
                 upkeep_due = time.monotonic() + WAKE_SECONDS
                 while True:
                     batch = await database_sync_to_async(events.events_after)(capture.session, seen)
@@ -193,10 +191,8 @@ async def events_stream(request, session_id: str):
                         continue
                     if time.monotonic() >= upkeep_due:
                         upkeep_due = time.monotonic() + WAKE_SECONDS
-                        # Until the session ends, keep a processor alive (taking over from a
-                        # crashed one); it also records expiry, as the event this stream ends on.
                         if await database_sync_to_async(_status)(capture) not in captures.ENDED:
-                            await ensure_running(session_id)
+                            await capture_placement.consumer_waiting(session_id)
                         await asyncio.to_thread(lease.renew)
                     await bell.wait(WAKE_SECONDS)
         finally:

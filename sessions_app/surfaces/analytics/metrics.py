@@ -3,6 +3,7 @@
 from django.http import HttpResponse, JsonResponse
 
 from sessions_app import agents
+from sessions_app.services import events
 from sessions_app.services.metrics import event_counts
 
 
@@ -31,7 +32,7 @@ def _prometheus(counts: dict[str, int], latency: dict[str, float], openmetrics: 
 
 
 async def metrics(request):
-    counts = event_counts()
+    counts = event_counts(events.POLICIES)
     latency = agents.agent_latency_ms()
     if _wants_text(request):
         openmetrics = "application/openmetrics-text" in request.headers.get("Accept", "")
