@@ -11,6 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config import paths
 from config.env import envbool, envchoice, envint, envsecret, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -181,7 +182,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-STATIC_URL = "static/"
+STATIC_URL = paths.STATIC_URL
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
@@ -196,9 +197,10 @@ Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # The APIs are open to browsers on any origin (as Illocution's are): they authenticate
-# with keys or tokens, never cookies. The console and dashboard are not covered.
+# with keys or tokens, never cookies. The console and dashboard are not covered;
+# config/paths.py says which prefixes are.
 CORS_ALLOW_ALL_ORIGINS = True
-CORS_URLS_REGEX = r"^/(analyze|api|v1|metrics)(/|$)"
+CORS_URLS_REGEX = paths.CORS_URLS_REGEX
 CORS_ALLOW_HEADERS = (
     "accept",
     "authorization",
