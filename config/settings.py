@@ -12,7 +12,17 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config import paths
-from config.env import envbool, envchoice, envint, envsecret, envstr
+from config.env import (
+    envbool,
+    envchoice,
+    envdir,
+    envfloat,
+    envint,
+    envpairs,
+    envsecret,
+    envstr,
+)
+from sessions_app.engine.settings import EngineSettings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -63,6 +73,22 @@ ARTIFACT_RETENTION_DAYS = envint("ARTIFACT_RETENTION_DAYS", 30, minimum=1)
 # Bodhi streams with no client message for this long get an error and are closed.
 BODHI_IDLE_TIMEOUT_SECONDS = envint("BODHI_IDLE_TIMEOUT_SECONDS", 15, minimum=1)
 LOG_LEVEL = envchoice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+
+# The speech engine's settings, checked here so that a bad value stops start-up
+# instead of the first inference. The engine is Django-free: it receives this
+# object (SessionsAppConfig.ready() installs it) and keeps its own defaults.
+_engine_defaults = EngineSettings()
+ENGINE = EngineSettings(
+    model_dir=envdir("WHISPER_MODEL_DIR", holding="model.bin"),
+    multilingual_model_dir=envdir("WHISPER_MULTILINGUAL_MODEL_DIR", holding="model.bin"),
+    model_aliases=envpairs("MODEL_ALIASES"),
+    allow_hub=envbool("ENGINE_ALLOW_HUB", _engine_defaults.allow_hub),
+    workers=envint("ENGINE_WORKERS", _engine_defaults.workers, minimum=1),
+    cpu_threads=envint("ENGINE_CPU_THREADS", _engine_defaults.cpu_threads, minimum=0),
+    nice=envint("ENGINE_NICE", _engine_defaults.nice, minimum=0, maximum=19),
+    queue_size=envint("ENGINE_QUEUE_SIZE", _engine_defaults.queue_size, minimum=1),
+    max_wait=envfloat("ENGINE_MAX_WAIT", _engine_defaults.max_wait, minimum=0),
+)
 
 # How long a key's last-used time may lag behind reality. Writing it on every
 # request would turn every read into a write.
