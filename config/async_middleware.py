@@ -10,15 +10,13 @@ upload cost. So:
   never by cookie, and skip them; pages get exactly Django's behaviour.
 """
 
-import re
-
 from asgiref.sync import sync_to_async
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
 from django.middleware import clickjacking, common, csrf, security
 
-API_PATHS = re.compile(r"^/(analyze|api|v1|metrics|healthz|readyz)(/|$)")
+from config.paths import API_PATHS
 
 
 def is_api(request) -> bool:

@@ -4,6 +4,7 @@ Every reader fails loudly, naming the variable, so a typo in a deployment stops
 start-up instead of silently running with a default.
 """
 
+import math
 import os
 from pathlib import Path
 
@@ -49,6 +50,42 @@ def envint(
     if maximum is not None and number > maximum:
         raise ImproperlyConfigured(f"{name} must be <= {maximum}, got {number}")
     return number
+
+
+def envfloat(name: str, default: float, *, minimum: float | None = None) -> float:
+    value = _raw(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ImproperlyConfigured(f"{name} must be a finite number, got {value!r}")
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be >= {minimum}, got {number}")
+    return number
+
+
+def envpairs(name: str) -> dict[str, str]:
+    """NAME="a=x,b=y" -> {"a": "x", "b": "y"}; an entry without both sides is refused."""
+    pairs = {}
+    for entry in (envstr(name, "") or "").split(","):
+        if not entry.strip():
+            continue  # a trailing comma
+        key, sep, value = entry.partition("=")
+        if not (sep and key.strip() and value.strip()):
+            raise ImproperlyConfigured(f"{name} entries must be name=value, got {entry.strip()!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def envdir(name: str, *, holding: str) -> str | None:
+    """A directory that must hold the file `holding` (e.g. a model's model.bin), or None."""
+    value = envstr(name)
+    if value is not None and not (Path(value) / holding).is_file():
+        raise ImproperlyConfigured(f"{name} must be a directory holding {holding}, got {value!r}")
+    return value
 
 
 def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:

@@ -13,12 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from config.middleware import request_id_var
+from config.paths import HTML_PREFIXES
 from kernel.errors import AccessDenied, Denial
 
 log = logging.getLogger("parlance.errors")
-
-# Pages meant for people; everything else is an API path and answers in JSON.
-HTML_PREFIXES = ("/admin/", "/dashboard/", "/static/")
 
 
 def denial_response(denied: AccessDenied) -> Response:
@@ -46,6 +44,7 @@ def api_exception_handler(exc, context):
 
 
 def _wants_html(request) -> bool:
+    # Pages meant for people; everything else is an API path and answers in JSON.
     return request.path.startswith(HTML_PREFIXES)
 
 

@@ -11,7 +11,18 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import envbool, envchoice, envint, envsecret, envstr
+from config import paths
+from config.env import (
+    envbool,
+    envchoice,
+    envdir,
+    envfloat,
+    envint,
+    envpairs,
+    envsecret,
+    envstr,
+)
+from sessions_app.engine.settings import EngineSettings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -62,6 +73,22 @@ ARTIFACT_RETENTION_DAYS = envint("ARTIFACT_RETENTION_DAYS", 30, minimum=1)
 # Bodhi streams with no client message for this long get an error and are closed.
 BODHI_IDLE_TIMEOUT_SECONDS = envint("BODHI_IDLE_TIMEOUT_SECONDS", 15, minimum=1)
 LOG_LEVEL = envchoice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+
+# The speech engine's settings, checked here so that a bad value stops start-up
+# instead of the first inference. The engine is Django-free: it receives this
+# object (SessionsAppConfig.ready() installs it) and keeps its own defaults.
+_engine_defaults = EngineSettings()
+ENGINE = EngineSettings(
+    model_dir=envdir("WHISPER_MODEL_DIR", holding="model.bin"),
+    multilingual_model_dir=envdir("WHISPER_MULTILINGUAL_MODEL_DIR", holding="model.bin"),
+    model_aliases=envpairs("MODEL_ALIASES"),
+    allow_hub=envbool("ENGINE_ALLOW_HUB", _engine_defaults.allow_hub),
+    workers=envint("ENGINE_WORKERS", _engine_defaults.workers, minimum=1),
+    cpu_threads=envint("ENGINE_CPU_THREADS", _engine_defaults.cpu_threads, minimum=0),
+    nice=envint("ENGINE_NICE", _engine_defaults.nice, minimum=0, maximum=19),
+    queue_size=envint("ENGINE_QUEUE_SIZE", _engine_defaults.queue_size, minimum=1),
+    max_wait=envfloat("ENGINE_MAX_WAIT", _engine_defaults.max_wait, minimum=0),
+)
 
 # How long a key's last-used time may lag behind reality. Writing it on every
 # request would turn every read into a write.
@@ -181,7 +208,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-STATIC_URL = "static/"
+STATIC_URL = paths.STATIC_URL
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
@@ -196,9 +223,10 @@ Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # The APIs are open to browsers on any origin (as Illocution's are): they authenticate
-# with keys or tokens, never cookies. The console and dashboard are not covered.
+# with keys or tokens, never cookies. The console and dashboard are not covered;
+# config/paths.py says which prefixes are.
 CORS_ALLOW_ALL_ORIGINS = True
-CORS_URLS_REGEX = r"^/(analyze|api|v1|metrics)(/|$)"
+CORS_URLS_REGEX = paths.CORS_URLS_REGEX
 CORS_ALLOW_HEADERS = (
     "accept",
     "authorization",

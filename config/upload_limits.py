@@ -8,29 +8,13 @@ client went away so that nothing more is read. Memory stays bounded either way.
 """
 
 import json
-from collections.abc import Callable
 
 from django.conf import settings
 
+from config.paths import LIMITED_PATHS
+
 # Multipart framing and form fields around the file.
 _MULTIPART_ALLOWANCE = 1024 * 1024
-
-
-def _illocution(limit_mb: int) -> dict:
-    return {"detail": f"File too large: the limit is {limit_mb} MB (FILE_TOO_LARGE)"}
-
-
-def _bodhi(limit_mb: int) -> dict:
-    from sessions_app.surfaces.bodhi.protocol import error_body
-
-    return error_body(400, f"audio_file exceeds {limit_mb} MB", "File too large")
-
-
-# Path prefix -> error body in that surface's format.
-LIMITED_PATHS: list[tuple[str, Callable[[int], dict]]] = [
-    ("/analyze", _illocution),
-    ("/api/transcribe", _bodhi),
-]
 
 
 class UploadSizeLimit:

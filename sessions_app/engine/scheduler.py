@@ -3,6 +3,8 @@
 Why not a plain ThreadPoolExecutor: its queue is unbounded (work would be served
 arbitrarily late) and FIFO (a stream's final would wait behind other streams' partials).
 
+Sizes come from the engine settings (``engine.settings.current()``), installed at start-up:
+
 * ``workers`` threads (ENGINE_WORKERS, default 2 = the cores of the reference box);
   CTranslate2 releases the GIL, so they run inference in parallel.
 * At most ``queue_size`` jobs wait (ENGINE_QUEUE_SIZE, default 16). Jobs run in priority
@@ -25,7 +27,6 @@ import concurrent.futures
 import contextlib
 import heapq
 import itertools
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -34,7 +35,7 @@ from enum import IntEnum
 from typing import Any, TypeVar
 
 from .errors import EngineOverloaded, PartialDropped
-from .models import engine_workers
+from .settings import current
 
 T = TypeVar("T")
 
@@ -72,8 +73,9 @@ class Scheduler:
         *,
         partial_max_wait: float = 1.0,
     ) -> None:
-        self.workers = workers or engine_workers()
-        self.queue_size = queue_size or int(os.environ.get("ENGINE_QUEUE_SIZE", "16"))
+        settings = current()
+        self.workers = workers or settings.workers
+        self.queue_size = queue_size or settings.queue_size
         self.partial_limit = max(1, self.queue_size // 2)
         # Partials and batch jobs never occupy every worker: one stays free for finals,
         # so a final waits for at most one other final, not for best-effort work.
@@ -82,7 +84,7 @@ class Scheduler:
         self.partial_max_wait = partial_max_wait
         # Admission budget: a new session/batch job is refused when the queued work ahead
         # of it would take longer than this to drain (ENGINE_MAX_WAIT seconds).
-        self.max_wait = float(os.environ.get("ENGINE_MAX_WAIT", "2.0"))
+        self.max_wait = settings.max_wait
         # Finals of running streams get twice the budget before they are refused.
         self.final_max_wait = 2 * self.max_wait
         self.avg_job_seconds = 0.45  # EWMA of job run time; tiny.en on one core
@@ -278,7 +280,7 @@ _lock = threading.Lock()
 
 
 def get_scheduler() -> Scheduler:
-    """The process-wide scheduler (created on first use, sized from the environment)."""
+    """The process-wide scheduler (created on first use, sized from the installed settings)."""
     global _scheduler
     if _scheduler is None:
         with _lock:
