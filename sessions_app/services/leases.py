@@ -8,6 +8,10 @@ lease runs out after `seconds`, and the next caller takes over.
 Acquire, renew and release are each one atomic step (shared_cache.compare_and_act):
 renew and release act only on a lease that still names this holder, so a holder
 whose lease ran out and passed to another never extends or frees the new holder's.
+
+A lease says who *should* be working, not who is: a holder stalled past its lease
+learns it only at its next renew. What it writes meanwhile is fenced by the
+database instead (sessions.claim_writer / Fenced): acquire the lease, then claim.
 """
 
 import os
