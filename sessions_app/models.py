@@ -53,6 +53,9 @@ class Session(models.Model):
     billed_seconds = models.DecimalField(max_digits=14, decimal_places=3, default=0)
     # The sequence number of the last persisted event (see SessionEvent).
     last_event_seq = models.PositiveIntegerField(default=0)
+    # The fencing token of the session's event writer: each claim (sessions.claim_writer)
+    # moves it on, and an append made under an older claim is refused (sessions.Fenced).
+    writer_epoch = models.PositiveIntegerField(default=0)
     # Surface-specific facts: Bodhi transaction_id and model, live-capture goal, ...
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -1,7 +1,10 @@
 """The processor behind one live capture: chunks on disk in, analytics events out.
 
 Exactly one process runs a capture's processor: the holder of its lease (where that
-is, and how a session is handed over, is capture_placement's business). A processor
+is, and how a session is handed over, is capture_placement's business). A lease is a
+promise about time only, so the processor also claims the session's event log when it
+starts (sessions.claim_writer): a processor that stalled past its lease and was taken
+over from is refused its next write (sessions.Fenced) and stops. A processor
 that takes over replays the stored chunks from the start through a streaming
 conversation told how many finals were already persisted: those come out again
 identically and are skipped (not re-sent, not re-billed), and the conversation's
@@ -106,6 +109,9 @@ class CaptureProcessor:
         )
         self.capture, self.session = capture, capture.session
         config = self.session.config
+        # Claim the log before reading where to resume: every write of the processor this
+        # one replaces is then either visible below or refused (sessions.Fenced).
+        self.epoch = sessions.claim_writer(self.session)
         self.finals_persisted = SessionEvent.objects.filter(
             session=self.session, type="final_transcript"
         ).count()
@@ -141,6 +147,7 @@ class CaptureProcessor:
                 analyse=True,
                 focus=self.capture.goal,
                 replayed_finals=self.finals_persisted,
+                epoch=self.epoch,
                 database=in_database_pool,
                 on_logged=lambda: wake_consumers(self.public_id),
             )
@@ -149,6 +156,10 @@ class CaptureProcessor:
                 await self._loop(bell)
         except LiveCapture.DoesNotExist:
             log.info("[%s] live session deleted; its processor stops", self.public_id)
+        except sessions.Fenced:
+            log.warning(
+                "[%s] another process took the session over; this one stops", self.public_id
+            )
         except InsufficientCredits:
             await self._end(
                 "error",
@@ -243,7 +254,7 @@ class CaptureProcessor:
 
     async def _end(self, name: str, payload: dict[str, Any], status: str | None) -> None:
         def end() -> None:
-            events.emit(self.session, name, payload)
+            events.emit(self.session, name, payload, epoch=self.epoch)
             if status is not None:
                 sessions.end_session(self.session, status)
 

@@ -16,7 +16,9 @@ they are written. Partials are logged with the next final, or at the end of the 
 Taking over (a live capture replayed from its stored chunks by another process): the
 engine's finals depend only on the audio, so with `replayed_finals=n` the first n
 finals come out again identically; they are not billed, logged or returned again,
-only fed to the agents so that their context is rebuilt.
+only fed to the agents so that their context is rebuilt. The writer that was taken
+over from may still be running (stalled past its lease): with `epoch`, its charges and
+logs are refused (sessions.Fenced) once the new one has claimed the session.
 """
 
 import asyncio
@@ -109,6 +111,7 @@ class StreamingConversation:
         focus: str = "",
         speech_starts: bool = False,
         replayed_finals: int = 0,
+        epoch: int | None = None,
         database: DatabaseRunner = database_sync_to_async,
         on_logged: Callable[[], Awaitable[None]] | None = None,
     ):
@@ -117,6 +120,9 @@ class StreamingConversation:
         self.meter = Meter(session, product)
         self.formatter = formatter
         self.replayed_finals = replayed_finals
+        # A fenced writer's claim (sessions.claim_writer): once another process claims the
+        # session, every charge and log raises sessions.Fenced instead of writing.
+        self.epoch = epoch
         # Only a surface that acts on them (barge-in) is handed the engine's speech starts.
         self.speech_starts = speech_starts
         self.segments_finalized = 0
@@ -160,7 +166,9 @@ class StreamingConversation:
             self._audio.append(tail)
         produced = await self.transcriber.feed_samples(tail) if len(tail) else []
         step = await self._settle([*produced, *await self.transcriber.finish()])
-        await self._database(self.meter.charge_until)(self.processed_audio, marker="end")
+        await self._database(events.settle)(
+            self.session, self.meter, self.processed_audio, "end", [], epoch=self.epoch
+        )
         result = await asyncio.to_thread(self.analysis.finish) if self.analysis else None
         return Outcome(step.events, step.finals, result)
 
@@ -210,6 +218,7 @@ class StreamingConversation:
                     self.processed_audio,
                     f"seg{event.segment}",
                     entries,
+                    epoch=self.epoch,
                 )
             except InsufficientCredits as exhausted:
                 # What was paid for is still delivered before the stream ends.
@@ -229,7 +238,7 @@ class StreamingConversation:
 
     async def _write(self, produced: Produced) -> None:
         if produced:
-            await self._database(events.emit_many)(self.session, produced)
+            await self._database(events.emit_many)(self.session, produced, epoch=self.epoch)
             await self._logged()
 
     async def _logged(self) -> None:
