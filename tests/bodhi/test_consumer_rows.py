@@ -222,3 +222,19 @@ async def test_nothing_is_sent_after_a_failure(customer_with_credits, fake_strea
     await told(ws)
     await ws.send_to(text_data=json.dumps({"eof": 1}))
     assert await ws.receive_nothing(timeout=0.5)
+
+
+@pytest.mark.parametrize(("exclude_partial", "eos_type"), [(False, "partial"), (True, "complete")])
+async def test_eof_ends_with_an_eos_of_a_type_the_stream_was_promised(
+    customer_with_credits, fake_stream, monkeypatch, exclude_partial, eos_type
+):
+    monkeypatch.setattr(fake_stream, "finals", [FINAL])
+    ws = communicator(headers_for(customer_with_credits))
+    await ws.connect()
+    await ws.send_to(text_data=config(exclude_partial=exclude_partial))
+    await ws.send_to(text_data=json.dumps({"eof": 1}))
+    last = json.loads(await ws.receive_from())
+    assert (last["type"], last["eos"]) == ("complete", False)
+    eos = json.loads(await ws.receive_from())
+    assert (eos["type"], eos["eos"], eos["text"], eos["segment_id"]) == (eos_type, True, "", 1)
+    assert (await ws.receive_output())["code"] == 1000

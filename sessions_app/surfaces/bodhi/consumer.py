@@ -134,7 +134,10 @@ class BodhiStreamConsumer(StreamingConsumer):
             return
         await self.stream.close(Session.Status.COMPLETED)
         eos = protocol.end_of_stream_message(
-            self.call_id, self.stream.segments_finalized, self.stream.processed_audio
+            self.call_id,
+            self.stream.segments_finalized,
+            self.stream.processed_audio,
+            partials=not self.config.exclude_partial,
         )
         await self.send(text_data=json.dumps(eos))
         await self.close(code=1000)
