@@ -16,7 +16,6 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from billing.products import Product
-from billing.services import InsufficientCredits
 from sessions_app.engine import NoUtterances, TranscribeOptions, transcribe_async
 from sessions_app.models import Session, SessionEvent
 from sessions_app.pipeline.conversation import ConversationAnalysis
@@ -25,6 +24,7 @@ from sessions_app.services import events, sessions
 from sessions_app.services.artifacts import ArtifactStore
 from sessions_app.services.metering import Meter
 from sessions_app.surfaces.analytics import event_shapes
+from sessions_app.surfaces.failures import classify
 
 log = logging.getLogger("parlance.analysis")
 
@@ -116,7 +116,5 @@ def failure_of(exc: BaseException, conversation_id: str) -> AnalysisError:
     """Map whatever ended a run to its error code and status; log the unexpected ones."""
     if isinstance(exc, AnalysisError):
         return exc
-    if isinstance(exc, InsufficientCredits):
-        return AnalysisError("INSUFFICIENT_CREDITS", "Insufficient credits", 402)
-    log.error("[%s] analysis failed", conversation_id, exc_info=exc)
-    return AnalysisError("ANALYSIS_FAILURE", f"Analysis failed: {exc}", 500)
+    said = classify(exc, log, "[%s] analysis failed", conversation_id).analytics_run
+    return AnalysisError(said.code, said.message, said.status)

@@ -1,7 +1,13 @@
-"""What every WebSocket surface shares: authorizing the handshake and refusing it."""
+"""What every WebSocket surface shares: authorizing the handshake and refusing it, and
+`StreamingConsumer`, the base of a streaming surface's consumer."""
 
+import asyncio
 import json
-from typing import Any
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -10,6 +16,8 @@ from accounts.access import Access, authorize
 from accounts.websocket import scope_query
 from billing.products import Product
 from kernel.errors import AccessDenied, Denial
+from sessions_app.engine import get_scheduler
+from sessions_app.surfaces.failures import REFUSALS, Classified, classify
 
 # The ASGI WebSocket Denial Response extension: the server lets the application
 # answer the handshake with any HTTP response. uvicorn offers it; daphne does not.
@@ -58,3 +66,102 @@ async def refuse(
     await consumer.accept()
     await consumer.send(text_data=payload.decode())
     await consumer.close(code=close_code)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refused handshake in a surface's format: the HTTP status (Denial Response
+    extension), else the in-band message and the close code."""
+
+    status: int
+    body: dict[str, Any]
+    close_code: int
+
+
+class StreamingConsumer(AsyncWebsocketConsumer):
+    """A client streams to the engine until it ends, fails or goes quiet.
+
+    Subclasses set `product` and `log`, and implement `received` (the protocol),
+    `render_refusal` and `render_failure` (their wire format), and optionally
+    `idle_schedule` and `on_idle`. Once `ending` is set nothing more is processed, and
+    only the closing message (eos, error) is sent.
+    """
+
+    product: ClassVar[Product]
+    log: ClassVar[logging.Logger]
+
+    async def connect(self) -> None:
+        # One id per connection: in the logs, and the surface may show it (Bodhi's call_id).
+        self.stream_id = str(uuid.uuid4())
+        self.ending = False
+        self._watchdog: asyncio.Task | None = None
+        try:
+            self.access = await authorize_scope(self.scope, self.product)
+            get_scheduler().ensure_capacity()
+        except REFUSALS as exc:
+            refusal = self.render_refusal(classify(exc, self.log, "[%s] refused", self.stream_id))
+            await refuse(
+                self, status=refusal.status, body=refusal.body, close_code=refusal.close_code
+            )
+            return
+        await self.accept()
+        self._last_message_at = time.monotonic()
+        if self.idle_schedule():
+            self._watchdog = asyncio.create_task(self._watch_idle())
+
+    async def disconnect(self, code: int) -> None:
+        if self._watchdog:
+            self._watchdog.cancel()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.ending:
+            return
+        self._last_message_at = time.monotonic()
+        try:
+            await self.received(text_data, bytes_data)
+        except Exception as exc:
+            if self.start_ending():
+                failure = classify(exc, self.log, "[%s] stream failed", self.stream_id)
+                await self.render_failure(failure)
+
+    def start_ending(self) -> bool:
+        """The ending latch: True for the first caller only, who sends the last message."""
+        if self.ending:
+            return False
+        self.ending = True
+        return True
+
+    # -- what a surface provides ---------------------------------------------------------
+    async def received(self, text: str | None, data: bytes | None) -> None:
+        raise NotImplementedError
+
+    def render_refusal(self, refused: Classified) -> Refusal:
+        raise NotImplementedError
+
+    async def render_failure(self, failure: Classified) -> None:
+        """Tell the client (the stream is already ending) and close."""
+        raise NotImplementedError
+
+    def idle_schedule(self) -> tuple[float, ...]:
+        """Seconds without a client message after which `on_idle` is called, one call
+        per entry, ascending; any message starts the schedule over. Empty: no watchdog.
+        E.g. (15,) to hang up after 15 s, or (30, 45, 60) to warn twice first."""
+        return ()
+
+    async def on_idle(self, step: int, idle_for: float) -> None:
+        """The client has been silent `idle_for` seconds (`idle_schedule()[step]`).
+        The last step should end the stream: after it the watchdog stops."""
+        raise NotImplementedError
+
+    async def _watch_idle(self) -> None:
+        schedule = self.idle_schedule()
+        step, since = 0, self._last_message_at
+        while not self.ending and step < len(schedule):
+            await asyncio.sleep(max(0.0, since + schedule[step] - time.monotonic()))
+            if self.ending:
+                return
+            if self._last_message_at != since:
+                step, since = 0, self._last_message_at
+                continue
+            await self.on_idle(step, schedule[step])
+            step += 1

@@ -57,3 +57,15 @@ def test_endpoint_silence_is_clamped(given, used):
 @pytest.mark.parametrize("rate", [8000, 16000, 44100, 48000])
 def test_any_rate_from_8_to_48_khz_is_accepted(rate):
     assert protocol.parse_stream_config(config(sample_rate=rate)).sample_rate == rate
+
+
+def test_eos_message_is_a_partial_unless_partials_are_excluded():
+    with_partials = protocol.end_of_stream_message("call", 2, 12.0, partials=True)
+    assert (with_partials["type"], with_partials["eos"], with_partials["text"]) == (
+        "partial",
+        True,
+        "",
+    )
+    only_completes = protocol.end_of_stream_message("call", 2, 12.0, partials=False)
+    assert (only_completes["type"], only_completes["eos"]) == ("complete", True)
+    assert only_completes["segment_meta"]["words"] == [], "shaped like every complete"

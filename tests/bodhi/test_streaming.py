@@ -3,12 +3,14 @@
 import asyncio
 import json
 
+import numpy as np
 import pytest
 
 from billing import services as billing
 from billing.models import LedgerEntry
 from sessions_app.models import Session, SessionEvent
 from tests.bodhi.conftest import config, frames_of, headers_for, pcm_of, stream, ws_url
+from tests.conftest import FIXTURES, pcm16
 
 pytestmark = pytest.mark.integration
 
@@ -116,6 +118,41 @@ def test_eof_flushes_the_open_segment_at_8khz(live, customer_with_credits, jfk_8
     )
     assert "ask what you can do for your" in result.text.lower().replace(",", "")
     assert result.messages[-1]["eos"]
+
+
+@pytest.fixture(scope="module")
+def two_voice_call() -> bytes:
+    """12 s of a call at 16 kHz: one voice, a pause, the other voice, a pause."""
+    from sessions_app.engine import decode_file
+
+    call = decode_file(FIXTURES / "two_speakers.flac")  # one speaker per channel, 5 s
+    pause = np.zeros(16000, np.float32)
+    return pcm16(np.concatenate([call.channel(0), pause, call.channel(1), pause]))
+
+
+def test_exclude_partial_stream_never_sends_a_partial_not_even_its_eos(
+    live, customer_with_credits, two_voice_call
+):
+    """As reported: 16 kHz, 100 ms frames at 4x real time, 12 s of a two-voice call, eof."""
+    assert len(two_voice_call) == 12 * 16000 * 2
+    result = asyncio.run(
+        stream(
+            ws_url(live),
+            headers_for(customer_with_credits),
+            [config(exclude_partial=True), *frames_of(two_voice_call, 3200)],
+            frame_seconds=0.1,
+            pace=4.0,
+        )
+    )
+    assert not result.errors, result.errors
+    assert {m["type"] for m in result.messages} == {"complete"}, trace(result)
+    assert {"horizon", "wizard"} <= words(result.text), trace(result)
+    for message in result.messages:
+        assert_sdk_fields(message)
+    eos = result.messages[-1]
+    assert eos["eos"] is True and eos["text"] == "" and eos["segment_meta"]["confidence"] == 0
+    assert all(not m["eos"] for m in result.messages[:-1])
+    assert result.close_code == 1000
 
 
 def test_options_aux_lid_and_parse_number(live, customer_with_credits, jfk_wav):

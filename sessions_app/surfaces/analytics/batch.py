@@ -13,13 +13,14 @@ from billing import services as billing
 from billing.products import Product
 from kernel.errors import AccessDenied
 from sessions_app import agents
-from sessions_app.engine import AudioFormatError, EngineOverloaded, get_scheduler, probe
+from sessions_app.engine import AudioFormatError, get_scheduler, probe
 from sessions_app.models import Session
 from sessions_app.pipeline.analysis_run import AnalysisError, AnalysisRun, failure_of
 from sessions_app.services import sessions
 from sessions_app.services.artifacts import ArtifactStore
 from sessions_app.surfaces.analytics import sse
 from sessions_app.surfaces.analytics.responses import denied, detail, endpoint
+from sessions_app.surfaces.failures import REFUSALS, refusal_of
 from sessions_app.surfaces.http import authorize_request
 
 log = logging.getLogger("parlance.analysis")
@@ -66,13 +67,9 @@ async def _prepare(request, kind: str) -> AnalysisRun:
 
 
 def _refusal(exc: Exception) -> JsonResponse:
-    if isinstance(exc, AccessDenied):
-        return denied(exc)
     if isinstance(exc, AnalysisError):
         return detail(exc.status, exc.message)
-    if isinstance(exc, EngineOverloaded):
-        return detail(503, "Service overloaded, retry later")
-    raise exc
+    return denied(refusal_of(exc))
 
 
 @endpoint("POST")
@@ -81,7 +78,7 @@ async def analyze(request):
         return await analyze_stream(request)
     try:
         run = await _prepare(request, Session.Kind.ANALYSIS)
-    except (AccessDenied, AnalysisError, EngineOverloaded) as exc:
+    except (AnalysisError, *REFUSALS) as exc:
         return _refusal(exc)
     try:
         async for _ in run.events():
@@ -97,7 +94,7 @@ async def analyze(request):
 async def analyze_stream(request):
     try:
         run = await _prepare(request, Session.Kind.REPLAY)
-    except (AccessDenied, AnalysisError, EngineOverloaded) as exc:
+    except (AnalysisError, *REFUSALS) as exc:
         return _refusal(exc)
 
     async def frames():

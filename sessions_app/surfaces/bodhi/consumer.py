@@ -6,34 +6,20 @@ message with eos true, then the server closes. Errors are {"error", "message",
 1013 for 503, where a retry may help).
 """
 
-import asyncio
 import json
 import logging
-import time
-import uuid
 
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from billing.products import Product
 from billing.services import InsufficientCredits
-from kernel.errors import AccessDenied
-from sessions_app.engine import (
-    AudioFormatError,
-    EngineOverloaded,
-    Event,
-    ModelNotAvailable,
-    StreamingOptions,
-    TranscribeOptions,
-    get_scheduler,
-)
+from sessions_app.engine import Event, StreamingOptions, TranscribeOptions
 from sessions_app.models import Session
 from sessions_app.pipeline.asr_stream import AsrStream
 from sessions_app.surfaces.bodhi import protocol
 from sessions_app.surfaces.bodhi.numbers import spoken_numbers_to_digits
-from sessions_app.surfaces.websocket import authorize_scope, refuse
-
-log = logging.getLogger("parlance.bodhi")
+from sessions_app.surfaces.failures import Classified
+from sessions_app.surfaces.websocket import Refusal, StreamingConsumer
 
 RETRYABLE_CLOSE = {500: 1011, 503: 1013}
 
@@ -42,74 +28,56 @@ def close_code(status: int) -> int:
     return RETRYABLE_CLOSE.get(status, 4000 + status)
 
 
-class BodhiStreamConsumer(AsyncWebsocketConsumer):
+class BodhiStreamConsumer(StreamingConsumer):
+    product = Product.ASR
+    log = logging.getLogger("parlance.bodhi")
     # Nothing is sent to a stream through the channel layer: do not hold a Redis
     # blocking read open for every connection.
     channel_layer_alias = None
 
     async def connect(self) -> None:
-        self.call_id = str(uuid.uuid4())
         self.stream: AsrStream | None = None
         self.config: protocol.StreamConfig | None = None
-        self.ending = False
-        self.watchdog: asyncio.Task | None = None
-        try:
-            self.access = await authorize_scope(self.scope, Product.ASR)
-            get_scheduler().ensure_capacity()
-        except AccessDenied as denied:
-            status = denied.rendering.bodhi_code
-            await refuse(
-                self,
-                status=status,
-                body=protocol.error_body(status, denied.detail),
-                close_code=close_code(status),
-            )
-            return
-        except EngineOverloaded:
-            await refuse(
-                self,
-                status=503,
-                body=protocol.error_body(503, "Server overloaded, retry later"),
-                close_code=1013,
-            )
-            return
-        await self.accept()
-        self.last_message_at = time.monotonic()
-        self.watchdog = asyncio.create_task(self._close_when_idle())
+        await super().connect()
+
+    @property
+    def call_id(self) -> str:
+        return self.stream_id
 
     async def disconnect(self, code: int) -> None:
-        if self.watchdog:
-            self.watchdog.cancel()
+        await super().disconnect(code)
         if self.stream is not None and not self.stream.session.ended_at:
             await self.stream.close(Session.Status.CANCELLED)
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.ending:
-            return
-        self.last_message_at = time.monotonic()
+    async def received(self, text: str | None, data: bytes | None) -> None:
         try:
-            if bytes_data is not None:
-                await self._audio(bytes_data)
+            if data is not None:
+                await self._audio(data)
             else:
-                await self._text(text_data or "")
+                await self._text(text or "")
         except protocol.BodhiError as error:
-            await self._fail(error.code, error.message, error.error)
+            if self.start_ending():
+                await self._error(error.code, error.message, error.error)
         except InsufficientCredits as exhausted:
+            # What was paid for is delivered before the stream ends.
             await self._send_events(exhausted.deliverable)
-            await self._fail(
-                402, "Insufficient balance: add credits to continue", "Insufficient balance"
-            )
-        except AccessDenied as denied:
-            await self._fail(denied.rendering.bodhi_code, denied.detail)
-        except ModelNotAvailable as error:
-            await self._fail(400, str(error))
-        except AudioFormatError as error:
-            await self._fail(400, f"Unsupported audio: {error}")
-        except EngineOverloaded:
-            await self._fail(503, "Server overloaded, retry later")
-        except Exception:
-            log.exception("[%s] stream failed", self.call_id)
-            await self._fail(500, "Internal server error")
+            raise
+
+    def render_refusal(self, refused: Classified) -> Refusal:
+        said = refused.bodhi_request
+        body = protocol.error_body(said.status, said.message, said.error)
+        return Refusal(said.status, body, close_code(said.status))
+
+    async def render_failure(self, failure: Classified) -> None:
+        said = failure.bodhi_stream
+        await self._error(said.status, said.message, said.error)
+
+    def idle_schedule(self) -> tuple[float, ...]:
+        return (settings.BODHI_IDLE_TIMEOUT_SECONDS,)
+
+    async def on_idle(self, step: int, idle_for: float) -> None:
+        if self.start_ending():
+            await self._error(408, f"No message received for {idle_for:g} s", "Idle timeout")
 
     async def _text(self, text: str) -> None:
         try:
@@ -162,15 +130,16 @@ class BodhiStreamConsumer(AsyncWebsocketConsumer):
 
     async def _finish(self) -> None:
         await self._send_events(await self.stream.finish())
-        self.ending = True
+        if not self.start_ending():
+            return
         await self.stream.close(Session.Status.COMPLETED)
-        await self.send(
-            text_data=json.dumps(
-                protocol.end_of_stream_message(
-                    self.call_id, self.stream.segments_finalized, self.stream.processed_audio
-                )
-            )
+        eos = protocol.end_of_stream_message(
+            self.call_id,
+            self.stream.segments_finalized,
+            self.stream.processed_audio,
+            partials=not self.config.exclude_partial,
         )
+        await self.send(text_data=json.dumps(eos))
         await self.close(code=1000)
 
     async def _send_events(self, events: list[Event]) -> None:
@@ -197,23 +166,12 @@ class BodhiStreamConsumer(AsyncWebsocketConsumer):
             )
             await self.send(text_data=json.dumps(message))
 
-    async def _fail(self, status: int, message: str, error: str | None = None) -> None:
-        if self.ending:
-            return
-        self.ending = True
+    async def _error(self, status: int, message: str, error: str | None = None) -> None:
+        """The last message of a failed stream; the caller holds the ending latch."""
         body = protocol.error_body(status, message, error)
-        log.info("[%s] error %s: %s", self.call_id, status, message)
+        self.log.info("[%s] error %s: %s", self.call_id, status, message)
         if self.stream is not None:
             await self.stream.record_error(body)
             await self.stream.close(Session.Status.FAILED)
         await self.send(text_data=json.dumps(body))
         await self.close(code=close_code(status))
-
-    async def _close_when_idle(self) -> None:
-        timeout = settings.BODHI_IDLE_TIMEOUT_SECONDS
-        while not self.ending:
-            remaining = self.last_message_at + timeout - time.monotonic()
-            if remaining <= 0:
-                await self._fail(408, f"No message received for {timeout:g} s", "Idle timeout")
-                return
-            await asyncio.sleep(remaining)

@@ -196,22 +196,29 @@ def transcript_message(
 
 
 def end_of_stream_message(
-    call_id: str, next_segment: int, processed_audio: float
+    call_id: str, next_segment: int, processed_audio: float, *, partials: bool
 ) -> dict[str, Any]:
     """The last message: eos true, empty text, no new words.
 
-    A "partial" so that SDKs do not count it as one more (empty) sentence.
+    A "partial" so that SDKs do not count it as one more (empty) sentence; but a
+    stream configured with exclude_partial is promised complete messages only
+    (reference: "the server sends no partial messages"), so there it is an empty
+    "complete" with zero confidence (clients skip empty texts, Pipecat drops finals
+    under 0.5 confidence).
     """
+    meta: dict[str, Any] = {
+        "tokens": [],
+        "timestamps": [],
+        "start_time": _r(processed_audio),
+        "confidence": 0.0,
+    }
+    if not partials:
+        meta["words"] = []  # as on every complete
     return {
         "call_id": call_id,
         "segment_id": next_segment,
         "eos": True,
-        "type": "partial",
+        "type": "partial" if partials else "complete",
         "text": "",
-        "segment_meta": {
-            "tokens": [],
-            "timestamps": [],
-            "start_time": _r(processed_audio),
-            "confidence": 0.0,
-        },
+        "segment_meta": meta,
     }

@@ -15,11 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from billing import services as billing
 from billing.products import Product
-from kernel.errors import AccessDenied
 from sessions_app.engine import (
-    AudioFormatError,
-    EngineOverloaded,
-    ModelNotAvailable,
     NoUtterances,
     TranscribeOptions,
     get_scheduler,
@@ -32,6 +28,7 @@ from sessions_app.services import sessions
 from sessions_app.services.metering import Meter
 from sessions_app.surfaces.bodhi import protocol
 from sessions_app.surfaces.bodhi.numbers import spoken_numbers_to_digits
+from sessions_app.surfaces.failures import classify
 from sessions_app.surfaces.http import authorize_request
 
 log = logging.getLogger("parlance.bodhi")
@@ -107,17 +104,9 @@ async def transcribe_file(request):
         await _settle(session, seconds, text)
     except protocol.BodhiError as error:
         return _error(error.code, error.message, error.error)
-    except AccessDenied as denied:
-        return _error(denied.rendering.bodhi_code, denied.detail)
-    except ModelNotAvailable as error:
-        return _error(400, str(error))
-    except AudioFormatError as error:
-        return _error(400, f"Unsupported or corrupt audio: {error}", "Invalid audio")
-    except EngineOverloaded:
-        return _error(503, "Server overloaded, retry later")
-    except Exception:
-        log.exception("transcription failed")
-        return _error(500, "Internal server error")
+    except Exception as exc:
+        said = classify(exc, log, "transcription failed").bodhi_request
+        return _error(said.status, said.message, said.error)
     body = {"text": text, "call_id": call_id, "status": "success"}
     if protocol.as_bool(request.POST.get("aux")):
         body["aux_info"] = {
