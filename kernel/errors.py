@@ -7,7 +7,7 @@ DESIGN.md ("Tenancy and the error matrix") and docs/errors.md.
 Its sibling, `FAILURES`, holds the rows for work that was let in and then could not
 be served (engine overloaded, model not available, bad audio, credits exhausted,
 internal). The classifier that maps exceptions to those rows lives above the kernel,
-in sessions_app/surfaces/failures.py: the kernel imports neither engine nor billing.
+in sessions_app/failures.py: the kernel imports neither engine nor billing.
 """
 
 from dataclasses import dataclass

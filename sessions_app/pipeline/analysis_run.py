@@ -17,6 +17,7 @@ from channels.db import database_sync_to_async
 
 from billing.products import Product
 from sessions_app.engine import NoUtterances, TranscribeOptions, transcribe_async
+from sessions_app.failures import classify
 from sessions_app.models import Session, SessionEvent
 from sessions_app.pipeline.conversation import ConversationAnalysis
 from sessions_app.pipeline.track import DecodedTrack
@@ -24,7 +25,6 @@ from sessions_app.services import events, sessions
 from sessions_app.services.artifacts import ArtifactStore
 from sessions_app.services.metering import Meter
 from sessions_app.surfaces.analytics import event_shapes
-from sessions_app.surfaces.failures import classify
 
 log = logging.getLogger("parlance.analysis")
 

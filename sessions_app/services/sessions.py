@@ -102,10 +102,6 @@ def append_events(
     return events
 
 
-def append_event(session: Session, type: str, payload: dict[str, Any]) -> SessionEvent:
-    return append_events(session, [(type, payload)])[0]
-
-
 def record_audio(session: Session, seconds: Decimal) -> None:
     Session.objects.filter(pk=session.pk).update(audio_seconds=F("audio_seconds") + seconds)
 

@@ -17,7 +17,7 @@ from accounts.websocket import scope_query
 from billing.products import Product
 from kernel.errors import AccessDenied, Denial
 from sessions_app.engine import get_scheduler
-from sessions_app.surfaces.failures import REFUSALS, Classified, classify
+from sessions_app.failures import REFUSALS, Classified, classify
 
 # The ASGI WebSocket Denial Response extension: the server lets the application
 # answer the handshake with any HTTP response. uvicorn offers it; daphne does not.

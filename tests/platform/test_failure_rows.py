@@ -8,8 +8,8 @@ import pytest
 from billing.services import InsufficientCredits
 from kernel.errors import AccessDenied, Denial, Failure
 from sessions_app.engine import AudioFormatError, EngineOverloaded, ModelNotAvailable
+from sessions_app.failures import classify, refusal_of
 from sessions_app.pipeline.analysis_run import AnalysisError, failure_of
-from sessions_app.surfaces.failures import classify, refusal_of
 
 log = logging.getLogger("tests.failures")
 

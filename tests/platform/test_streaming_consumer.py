@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from accounts.websocket import CredentialMiddleware
 from billing.products import Product
 from sessions_app.engine import EngineOverloaded
-from sessions_app.surfaces.failures import Classified
+from sessions_app.failures import Classified
 from sessions_app.surfaces.websocket import Refusal, StreamingConsumer
 
 

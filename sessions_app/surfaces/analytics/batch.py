@@ -14,13 +14,13 @@ from billing.products import Product
 from kernel.errors import AccessDenied
 from sessions_app import agents
 from sessions_app.engine import AudioFormatError, get_scheduler, probe
+from sessions_app.failures import REFUSALS, refusal_of
 from sessions_app.models import Session
 from sessions_app.pipeline.analysis_run import AnalysisError, AnalysisRun, failure_of
 from sessions_app.services import sessions
 from sessions_app.services.artifacts import ArtifactStore
 from sessions_app.surfaces.analytics import sse
 from sessions_app.surfaces.analytics.responses import denied, detail, endpoint
-from sessions_app.surfaces.failures import REFUSALS, refusal_of
 from sessions_app.surfaces.http import authorize_request
 
 log = logging.getLogger("parlance.analysis")

@@ -14,11 +14,11 @@ from django.conf import settings
 from billing.products import Product
 from billing.services import InsufficientCredits
 from sessions_app.engine import Event, StreamingOptions, TranscribeOptions
+from sessions_app.failures import Classified
 from sessions_app.models import Session
 from sessions_app.pipeline.asr_stream import AsrStream
 from sessions_app.surfaces.bodhi import protocol
 from sessions_app.surfaces.bodhi.numbers import spoken_numbers_to_digits
-from sessions_app.surfaces.failures import Classified
 from sessions_app.surfaces.websocket import Refusal, StreamingConsumer
 
 RETRYABLE_CLOSE = {500: 1011, 503: 1013}

@@ -23,12 +23,12 @@ from sessions_app.engine import (
     resolve_model,
     transcribe_async,
 )
+from sessions_app.failures import classify
 from sessions_app.models import Session
-from sessions_app.services import sessions
+from sessions_app.services import events, sessions
 from sessions_app.services.metering import Meter
 from sessions_app.surfaces.bodhi import protocol
 from sessions_app.surfaces.bodhi.numbers import spoken_numbers_to_digits
-from sessions_app.surfaces.failures import classify
 from sessions_app.surfaces.http import authorize_request
 
 log = logging.getLogger("parlance.bodhi")
@@ -60,8 +60,10 @@ def _open_session(access, form, call_id: str) -> Session:
 
 @database_sync_to_async
 def _settle(session: Session, seconds: float, text: str) -> None:
-    Meter(session, Product.ASR).charge_until(seconds, marker="file")
-    sessions.append_event(session, "transcript", {"text": text, "audio_seconds": round(seconds, 3)})
+    transcript = {"text": text, "audio_seconds": round(seconds, 3)}
+    events.settle(
+        session, Meter(session, Product.ASR), seconds, "file", [("transcript", transcript)]
+    )
     sessions.end_session(session, Session.Status.COMPLETED)
 
 
