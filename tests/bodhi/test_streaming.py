@@ -8,7 +8,7 @@ import pytest
 from billing import services as billing
 from billing.models import LedgerEntry
 from sessions_app.models import Session, SessionEvent
-from tests.bodhi.conftest import config, frames_of, headers_for, pcm_of, stream, ws_url
+from tests.support.bodhi import config, frames_of, headers_for, pcm_of, stream, ws_url
 
 pytestmark = pytest.mark.integration
 

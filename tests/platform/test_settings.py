@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def start_with(**env: str) -> subprocess.CompletedProcess:
