@@ -12,6 +12,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# The tests' PCM16 conversion, re-exported: benches and tests send the same bytes for
+# the same audio (bench already reads the tests' fixtures).
+from tests.support.audio import pcm16  # noqa: E402, F401
+
 FIXTURES = ROOT / "tests" / "fixtures" / "audio"
 WER_DIR = FIXTURES / "wer"
 SHARED = Path("/work/shared/audio")
@@ -49,10 +53,6 @@ def wer(pairs: list[tuple[str, str]]) -> float:
 
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
-
-
-def to_pcm16(samples: np.ndarray) -> bytes:
-    return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
 
 
 def conversation_audio() -> np.ndarray:

@@ -1,16 +1,13 @@
-"""Shared helpers for the HTTP/WebSocket benchmarks (not a benchmark itself).
+"""The server processes the HTTP/WebSocket benchmarks run against (not a benchmark itself).
 
-* ``start_server()``: daphne on a free port with a scratch SQLite DATA_DIR, migrated, one
-  customer provisioned; returns a ``Server`` (base URL, WS URL, API key, ``stop()``).
-  ``production=True``: a scratch PostgreSQL database and Redis (BENCH_DATABASE_URL,
-  BENCH_REDIS_URL) instead; ``workers=N`` adds N `manage.py live_worker` processes.
-* Test speech streams: the WER sentences (tests/fixtures/audio/wer, two per file) cut at
-  their speech edges and joined with 1-2 s of digital silence, so the end of speech of
-  every utterance is known from the construction (``build_stream``).
-* ``match_latencies``: end of speech (wall clock of the frame/chunk that carried it) ->
-  the final that covers it.
-* ``engine_baseline``: the same stream fed in process to StreamingTranscriber at
-  real-time pace, the raw baseline the HTTP/WS figures are divided by.
+``start_server()``: daphne on a free port with a scratch SQLite DATA_DIR, migrated, one
+customer provisioned; returns a ``Server`` (base URL, WS URL, API key, ``stop()``).
+``production=True``: a scratch PostgreSQL database and Redis (BENCH_DATABASE_URL,
+BENCH_REDIS_URL) instead; ``workers=N`` adds N `manage.py live_worker` processes.
+
+The other helpers, by concern: ``_streams`` (test speech and WAV framing), ``_latency``
+(end of speech -> final, and the in-process engine baseline), ``_cpu`` (CPU the
+processes used), ``_report`` (percentiles, ratios, load).
 """
 
 from __future__ import annotations
@@ -20,7 +17,6 @@ import json
 import os
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -29,11 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import _engine_common as common
+import _streams
 import httpx
-import numpy as np
 
 ROOT = common.ROOT
-SR = 16000
 BENCH_ENV = {
     "SECRET_KEY": "bench-secret",
     "JWT_SIGNING_KEY": "bench-jwt-signing-key-0123456789abcdef",
@@ -41,7 +36,6 @@ BENCH_ENV = {
 }
 
 
-# -- the server ------------------------------------------------------------------------
 @dataclass
 class Server:
     url: str
@@ -71,17 +65,6 @@ class Server:
     @property
     def servers(self) -> list[subprocess.Popen]:
         return [self.proc, *self.more_servers]
-
-    def cpu_seconds(self) -> float:
-        """CPU time (user + system, all threads) the daphne processes have used so far."""
-        return sum(_proc_cpu(Path(f"/proc/{p.pid}/stat")) for p in self.servers)
-
-    def worker_cpu_seconds(self) -> float:
-        return sum(_proc_cpu(Path(f"/proc/{w.pid}/stat")) for w in self.workers)
-
-    def main_thread_cpu_seconds(self) -> float:
-        """CPU time of daphne's main threads: the asyncio event loops (Python, under the GIL)."""
-        return sum(_proc_cpu(Path(f"/proc/{p.pid}/task/{p.pid}/stat")) for p in self.servers)
 
     def log_problems(self) -> list[str]:
         """Server log lines that look like trouble (tracebacks, errors, warnings)."""
@@ -129,14 +112,6 @@ class Server:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def _proc_cpu(stat: Path) -> float:
-    try:
-        fields = stat.read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
 
 
 def _admin_connection():
@@ -294,32 +269,15 @@ def start_server(
     return server
 
 
-def wav_bytes(samples: np.ndarray, rate: int = SR) -> bytes:
-    pcm = common.to_pcm16(samples)
-    return wav_header(len(pcm), rate) + pcm
-
-
-def wav_header(data_bytes: int = 0xFFFFFFFF - 36, rate: int = SR) -> bytes:
-    """A 44-byte PCM16 mono header; the default size is the 'streaming, unknown' maximum."""
-    return (
-        b"RIFF"
-        + struct.pack("<I", min(0xFFFFFFFF, data_bytes + 36))
-        + b"WAVEfmt "
-        + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
-        + b"data"
-        + struct.pack("<I", data_bytes)
-    )
-
-
 def warm_up(server: Server, client: httpx.Client | None = None) -> None:
     """Load the model and the agents in the server: one /analyze of a 3 s sentence."""
-    clip = sentence_clips()[0].audio
+    clip = _streams.sentence_clips()[0].audio
     own = client is None
     client = client or server.client()
     try:
         r = client.post(
             "/analyze",
-            files={"file": ("warm.wav", wav_bytes(clip), "audio/wav")},
+            files={"file": ("warm.wav", _streams.wav_bytes(clip), "audio/wav")},
             timeout=120,
         )
         if r.status_code != 200:
@@ -327,225 +285,3 @@ def warm_up(server: Server, client: httpx.Client | None = None) -> None:
     finally:
         if own:
             client.close()
-
-
-# -- test streams ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class Clip:
-    audio: np.ndarray
-    speech_start: float  # seconds into `audio`
-    speech_end: float
-    text: str
-
-
-def _speech_spans(audio: np.ndarray, min_gap: float = 0.4) -> list[tuple[float, float]]:
-    """Speech regions by 20 ms energy (noise floor x3 or 3 % of peak), gaps >= min_gap."""
-    hop = SR // 50
-    n = len(audio) // hop
-    rms = np.sqrt((audio[: n * hop].reshape(n, hop) ** 2).mean(axis=1))
-    threshold = max(float(np.percentile(rms, 10)) * 3, float(rms.max()) * 0.03)
-    spans: list[tuple[float, float]] = []
-    start = last = None
-    for i, active in enumerate(rms > threshold):
-        if active:
-            if start is None:
-                start = i
-            elif (i - last - 1) * 0.02 >= min_gap:
-                spans.append((start * 0.02, (last + 1) * 0.02))
-                start = i
-            last = i
-    if start is not None:
-        spans.append((start * 0.02, (last + 1) * 0.02))
-    return [(s, e) for s, e in spans if e - s >= 0.3]
-
-
-_CLIPS: list[Clip] | None = None
-
-
-def sentence_clips() -> list[Clip]:
-    """The 12 WER sentences, each with 0.15 s of its own background around the speech."""
-    global _CLIPS
-    if _CLIPS is None:
-        from sessions_app.engine import decode_file
-
-        clips = []
-        for path, ref in common.wer_set():
-            audio = decode_file(path).mono()
-            sentences = [s.strip() + "." for s in ref.split(".") if s.strip()]
-            spans = _speech_spans(audio)
-            for k, (s, e) in enumerate(spans):
-                a = max(0, int((s - 0.15) * SR))
-                b = min(len(audio), int((e + 0.15) * SR))
-                text = sentences[k] if len(spans) == len(sentences) else ref
-                clips.append(Clip(audio[a:b].copy(), s - a / SR, e - a / SR, text))
-        _CLIPS = clips
-    return _CLIPS
-
-
-GAPS = [1.2, 1.8, 1.0, 1.5, 2.0, 1.3, 1.6, 1.1]
-
-
-@dataclass(frozen=True)
-class TestStream:
-    audio: np.ndarray  # float32 16 kHz mono
-    truth: list[tuple[float, float]]  # (speech start, speech end) of each utterance
-
-    @property
-    def seconds(self) -> float:
-        return len(self.audio) / SR
-
-
-def build_stream(
-    seconds: float, rotate: int = 0, lead: float = 0.5, tail: float = 1.5
-) -> TestStream:
-    """Sentences back to back with 1-2 s of silence, until about `seconds` long.
-
-    `rotate` starts at another sentence (concurrent streams then differ).
-    """
-    clips = sentence_clips()
-    parts = [np.zeros(int(lead * SR), np.float32)]
-    truth: list[tuple[float, float]] = []
-    pos = len(parts[0])
-    for k in range(4 * len(clips)):
-        clip = clips[(rotate + k) % len(clips)]
-        gap = int(GAPS[(rotate + k - 1) % len(GAPS)] * SR) if k else 0
-        if truth and (pos + gap + len(clip.audio)) / SR + tail > seconds:
-            break
-        if gap:
-            parts.append(np.zeros(gap, np.float32))
-            pos += gap
-        truth.append((pos / SR + clip.speech_start, pos / SR + clip.speech_end))
-        parts.append(clip.audio)
-        pos += len(clip.audio)
-    parts.append(np.zeros(int(tail * SR), np.float32))
-    return TestStream(np.concatenate(parts).astype(np.float32), truth)
-
-
-# -- latency bookkeeping -----------------------------------------------------------------
-@dataclass(frozen=True)
-class Final:
-    start: float  # audio timeline (s)
-    end: float
-    received: float  # time.monotonic() when the client had it
-    text: str = ""
-
-
-def match_latencies(
-    truth: list[tuple[float, float]],
-    finals: list[Final],
-    send_times: list[float],
-    frame: float,
-) -> tuple[list[float], int]:
-    """For each utterance: the final covering its end of speech (the overlapping final
-    that ends last), received time minus the send time of the frame holding that end.
-    Returns (latencies, utterances with no final)."""
-    latencies, missed = [], 0
-    for s, e in truth:
-        covering = [f for f in finals if f.start < e and f.end > s]
-        if not covering or not send_times:
-            missed += 1
-            continue
-        final = max(covering, key=lambda f: (f.end, -f.received))
-        idx = min(len(send_times) - 1, int(e / frame))
-        latencies.append(final.received - send_times[idx])
-    return latencies, missed
-
-
-def pct(values: list[float], q: float) -> float:
-    return common.percentile(values, q)
-
-
-def fmt_ms(values: list[float]) -> str:
-    if not values:
-        return "p50    n/a      p95    n/a     (no samples)"
-    return f"p50 {pct(values, 50) * 1000:7.1f} ms  p95 {pct(values, 95) * 1000:7.1f} ms  (n={len(values)})"
-
-
-def fmt_s(values: list[float]) -> str:
-    if not values:
-        return "p50   n/a    p95   n/a   (no samples)"
-    return f"p50 {pct(values, 50):6.3f} s  p95 {pct(values, 95):6.3f} s  (n={len(values)})"
-
-
-def ratio(a: float, b: float) -> str:
-    if not (b and np.isfinite(a) and np.isfinite(b)):
-        return "  n/a"
-    return f"{a / b:5.2f}x"
-
-
-def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
-
-
-# -- the engine alone ----------------------------------------------------------------------
-@dataclass
-class BaselineResult:
-    latencies: list[float]
-    missed: int
-    finals: list[Final]
-
-
-def engine_options(model: str = "tiny.en", language: str | None = "en"):
-    """What the server builds from the provisioned default config (500 ms endpoint, partials)."""
-    from sessions_app.engine import StreamingOptions, TranscribeOptions
-
-    return StreamingOptions(
-        sample_rate=SR,
-        trailing_silence=0.5,
-        partials=True,
-        transcribe=TranscribeOptions(model=model, language=language),
-    )
-
-
-def engine_baseline(stream: TestStream, frame: float, options=None) -> BaselineResult:
-    """StreamingTranscriber in process, fed `frame`-second frames on an absolute real-time
-    schedule; same end-of-speech -> final measurement as the HTTP/WS benchmarks."""
-    from sessions_app.engine import StreamingTranscriber
-
-    options = options or engine_options()
-    warm = StreamingTranscriber(options)  # model, VAD and Whisper warm, off the clock
-    warm.feed_sync(common.to_pcm16(sentence_clips()[1].audio))
-    warm.finish_sync()
-
-    transcriber = StreamingTranscriber(options)
-    pcm = common.to_pcm16(stream.audio)
-    step = int(frame * SR) * 2
-    finals: list[Final] = []
-    sends: list[float] = []
-
-    def collect(events) -> None:
-        now = time.monotonic()
-        for ev in events:
-            if ev.is_final:
-                finals.append(Final(ev.start, ev.end, now, ev.text))
-
-    t0 = time.monotonic()
-    for k, i in enumerate(range(0, len(pcm), step)):
-        delay = t0 + k * frame - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        sends.append(time.monotonic())
-        collect(transcriber.feed_sync(pcm[i : i + step]) + transcriber.poll())
-    collect(transcriber.finish_sync())
-    latencies, missed = match_latencies(stream.truth, finals, sends, frame)
-    return BaselineResult(latencies, missed, finals)
-
-
-@contextlib.contextmanager
-def cpu_usage(server: Server, out: dict):
-    """Record into `out` the wall time of the block and the CPU the server (all
-    threads, and its event-loop thread alone) and this client used during it."""
-    started = time.monotonic()
-    cpu0, loop0 = server.cpu_seconds(), server.main_thread_cpu_seconds()
-    workers0 = server.worker_cpu_seconds()
-    mine0 = time.process_time()
-    try:
-        yield
-    finally:
-        out["wall"] = time.monotonic() - started
-        out["server_cpu"] = (server.cpu_seconds() - cpu0) / out["wall"]
-        out["loop_cpu"] = (server.main_thread_cpu_seconds() - loop0) / out["wall"]
-        out["worker_cpu"] = (server.worker_cpu_seconds() - workers0) / out["wall"]
-        out["client_cpu"] = (time.process_time() - mine0) / out["wall"]
-        out["load"] = load_average()

@@ -21,15 +21,18 @@ import tempfile
 import time
 from pathlib import Path
 
+import _engine_common as common
+import _report
 import _server as srv
+import _streams
 
 
 def files(scratch: Path, concat_seconds: float) -> list[Path]:
-    out = [srv.common.FIXTURES / "jfk.ogg"]
+    out = [common.FIXTURES / "jfk.ogg"]
     concat = scratch / "conversation.wav"
-    concat.write_bytes(srv.wav_bytes(srv.build_stream(concat_seconds).audio))
+    concat.write_bytes(_streams.wav_bytes(_streams.build_stream(concat_seconds).audio))
     out.append(concat)
-    stereo = srv.common.SHARED / "stereo_diarization.wav"
+    stereo = common.SHARED / "stereo_diarization.wav"
     if stereo.exists():
         out.append(stereo)
     return out
@@ -88,7 +91,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="parlance-bench-files-"))
     paths = files(scratch, args.concat_seconds)
     durations = {p: decode_file(p).duration for p in paths}
-    print(f"{len(paths)} files, {args.rounds} rounds each path; {srv.load_average()} at start")
+    print(f"{len(paths)} files, {args.rounds} rounds each path; {_report.load_average()} at start")
     engine_t = {p: [] for p in paths}
     http_t = {p: [] for p in paths}
     agents = {p: [] for p in paths}
@@ -110,7 +113,7 @@ def main() -> None:
                             http_t[p].append(t)
                             if (a := agent_ms(body)) is not None:
                                 agents[p].append(a / 1000)
-        load = srv.load_average()
+        load = _report.load_average()
     finally:
         server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
@@ -125,14 +128,14 @@ def main() -> None:
         sum_e, sum_h = sum_e + e, sum_h + h
         print(
             f"{p.name:28s} {durations[p]:6.1f}s {utt[p]:5d} {e:8.3f}s {h:13.3f}s "
-            f"{srv.ratio(h, e):>7s} {(h - e) * 1000:+8.0f}ms"
+            f"{_report.ratio(h, e):>7s} {(h - e) * 1000:+8.0f}ms"
         )
         if agents[p]:
             print(
                 f"{'':28s} agents' own latency_ms in the response: {statistics.median(agents[p]) * 1000:.0f} ms"
             )
     print(
-        f"{'overall (sum of medians)':28s} {'':7s} {'':5s} {sum_e:8.3f}s {sum_h:13.3f}s {srv.ratio(sum_h, sum_e):>7s}"
+        f"{'overall (sum of medians)':28s} {'':7s} {'':5s} {sum_e:8.3f}s {sum_h:13.3f}s {_report.ratio(sum_h, sum_e):>7s}"
     )
     overall = sum_h / sum_e
     print(f"{load} at the end (machine shared: figures are noisy)")

@@ -21,27 +21,32 @@ import json
 import time
 import uuid
 
+import _cpu
+import _engine_common as common
+import _latency
+import _report
 import _server as srv
+import _streams
 from websockets.asyncio.client import connect
 
 MODEL = "en-general-v2-8khz"
 
 
-def final_of(message: dict, now: float) -> srv.Final:
+def final_of(message: dict, now: float) -> _latency.Final:
     meta = message.get("segment_meta") or {}
     start = float(meta.get("start_time", 0.0))
     words = meta.get("words") or []
     end = float(words[-1]["end_time"]) if words else start + 0.01
-    return srv.Final(start, end, now, message.get("text", ""))
+    return _latency.Final(start, end, now, message.get("text", ""))
 
 
 async def one_stream(
-    idx: int, server: srv.Server, stream: srv.TestStream, args, begin: float, out: dict
+    idx: int, server: srv.Server, stream: _streams.TestStream, args, begin: float, out: dict
 ) -> None:
-    finals: list[srv.Final] = []
+    finals: list[_latency.Final] = []
     sends: list[float] = []
-    pcm = srv.common.to_pcm16(stream.audio)
-    step = int(args.frame * srv.SR) * 2
+    pcm = common.pcm16(stream.audio)
+    step = int(args.frame * _streams.SR) * 2
     await asyncio.sleep(max(0.0, begin - time.monotonic()))
     try:
         async with connect(
@@ -53,7 +58,11 @@ async def one_stream(
             close_timeout=5,
             max_size=None,
         ) as ws:
-            config = {"sample_rate": srv.SR, "transaction_id": str(uuid.uuid4()), "model": MODEL}
+            config = {
+                "sample_rate": _streams.SR,
+                "transaction_id": str(uuid.uuid4()),
+                "model": MODEL,
+            }
             await ws.send(json.dumps({"config": config}))
 
             async def receive() -> None:
@@ -91,7 +100,7 @@ async def one_stream(
                 await asyncio.gather(receiver, return_exceptions=True)
     except Exception as exc:  # a refused or dropped connection is a result, not a crash
         out["errors"].append(f"s{idx}: {type(exc).__name__}: {exc}")
-    latencies, missed = srv.match_latencies(stream.truth, finals, sends, args.frame)
+    latencies, missed = _latency.match_latencies(stream.truth, finals, sends, args.frame)
     out["latencies"] += latencies
     out["missed"] += missed
     out["finals"] += len(finals)
@@ -99,9 +108,9 @@ async def one_stream(
 
 async def run_level(server: srv.Server, n: int, args) -> dict:
     out = {"latencies": [], "missed": 0, "finals": 0, "eos": 0, "errors": [], "behind": 0.0}
-    streams = [srv.build_stream(args.seconds, rotate=3 * i) for i in range(n)]
+    streams = [_streams.build_stream(args.seconds, rotate=3 * i) for i in range(n)]
     begin = time.monotonic() + 0.2
-    with srv.cpu_usage(server, out):
+    with _cpu.cpu_usage(server, out):
         await asyncio.gather(
             *(
                 one_stream(i, server, streams[i], args, begin + (i * 0.137) % 1.0, out)
@@ -121,12 +130,12 @@ def main() -> None:
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",") if x.strip()]
 
-    stream0 = srv.build_stream(args.seconds)
+    stream0 = _streams.build_stream(args.seconds)
     print(
         f"~{stream0.seconds:.1f} s and {len(stream0.truth)} utterances per stream, "
-        f"{args.frame * 1000:.0f} ms frames at real-time pace; {srv.load_average()} at start"
+        f"{args.frame * 1000:.0f} ms frames at real-time pace; {_report.load_average()} at start"
     )
-    base = srv.engine_baseline(stream0, args.frame, srv.engine_options(MODEL, None))
+    base = _latency.engine_baseline(stream0, args.frame, _latency.engine_options(MODEL, None))
     server = srv.start_server(keep=args.keep)
     results = {}
     try:
@@ -135,22 +144,22 @@ def main() -> None:
     finally:
         server.stop()
 
-    b50, b95 = srv.pct(base.latencies, 50), srv.pct(base.latencies, 95)
+    b50, b95 = _report.pct(base.latencies, 50), _report.pct(base.latencies, 95)
     print()
     print("end of speech -> complete")
     print(
-        f"  engine alone, 1 stream (in process)  {srv.fmt_s(base.latencies)}  "
+        f"  engine alone, 1 stream (in process)  {_report.fmt_s(base.latencies)}  "
         f"unmatched {base.missed}"
     )
     best = 0
     for n, r in results.items():
-        p50, p95 = srv.pct(r["latencies"], 50), srv.pct(r["latencies"], 95)
+        p50, p95 = _report.pct(r["latencies"], 50), _report.pct(r["latencies"], 95)
         ok = bool(r["latencies"]) and p95 <= 2.0 and not r["errors"] and not r["missed"]
         if ok and n > best:
             best = n
         print(
-            f"  N={n:2d} WebSocket streams             {srv.fmt_s(r['latencies'])}  "
-            f"ratio to engine p50 {srv.ratio(p50, b50)} p95 {srv.ratio(p95, b95)}"
+            f"  N={n:2d} WebSocket streams             {_report.fmt_s(r['latencies'])}  "
+            f"ratio to engine p50 {_report.ratio(p50, b50)} p95 {_report.ratio(p95, b95)}"
         )
         print(
             f"        finals {r['finals']}, unmatched utterances {r['missed']}, eos {r['eos']}/{n}, "
@@ -164,7 +173,7 @@ def main() -> None:
         for line in r["errors"][:3]:
             print("         ", line[:200])
     print(f"largest N with p95 <= 2 s (all utterances answered, no errors): {best or 'none'}")
-    print(f"{srv.load_average()} (machine shared: figures are noisy)")
+    print(f"{_report.load_average()} (machine shared: figures are noisy)")
     server.report_problems()
 
 

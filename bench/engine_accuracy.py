@@ -41,7 +41,7 @@ def batch_text(path) -> str:
 
 
 def streaming_text(path) -> str:
-    pcm = common.to_pcm16(decode_file(path).mono())
+    pcm = common.pcm16(decode_file(path).mono())
     stream = StreamingTranscriber(StreamingOptions(partials=False))
     events = []
     for i in range(0, len(pcm), 3200):

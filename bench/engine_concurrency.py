@@ -34,7 +34,7 @@ LEVELS = [int(a) for a in sys.argv[1:]] or [1, 4, 8, 16]
 async def one_stream(idx: int, audio: np.ndarray, sched: Scheduler, out: dict) -> None:
     shift = int(idx * 3.7 * 16000) % len(audio)
     clip = np.roll(audio, -shift)[: int(SECONDS * 16000)]
-    pcm = common.to_pcm16(clip)
+    pcm = common.pcm16(clip)
     stream = StreamingTranscriber(StreamingOptions(), scheduler=sched)
     frame_bytes = int(FRAME * 16000) * 2
     await asyncio.sleep((idx * 0.137) % 1.0)

@@ -21,7 +21,7 @@ FRAME = 0.02
 
 def main() -> None:
     audio = common.conversation_audio()
-    pcm = common.to_pcm16(audio)
+    pcm = common.pcm16(audio)
     model = get_model()
     opts = StreamingOptions()
     stream = StreamingTranscriber(opts)

@@ -17,7 +17,12 @@ import argparse
 import asyncio
 import time
 
+import _cpu
+import _engine_common as common
+import _latency
+import _report
 import _server as srv
+import _streams
 import httpx
 from live_latency import read_sse
 
@@ -54,7 +59,7 @@ async def health_poller(
 async def one_session(
     idx: int,
     server: srv.Server,
-    stream: srv.TestStream,
+    stream: _streams.TestStream,
     args: argparse.Namespace,
     begin: float,
     out: dict,
@@ -64,7 +69,7 @@ async def one_session(
         r = await client.post("/analyze/live/start", json={"filename": f"bench{idx}.wav"})
         r.raise_for_status()
         info = r.json()
-        finals: list[srv.Final] = []
+        finals: list[_latency.Final] = []
         counts: dict[str, int] = {}
         opened, ended = asyncio.Event(), asyncio.Event()
         reader = None
@@ -73,8 +78,8 @@ async def one_session(
                 read_sse(client, info["events_endpoint"], finals, counts, opened, ended)
             )
             await asyncio.wait_for(opened.wait(), 15)
-        pcm = srv.common.to_pcm16(stream.audio)
-        step = int(args.chunk * srv.SR) * 2
+        pcm = common.pcm16(stream.audio)
+        step = int(args.chunk * _streams.SR) * 2
         t0 = begin + (idx * 0.137) % 1.0
         sent = 0.0  # seconds of audio acknowledged
         try:
@@ -88,7 +93,7 @@ async def one_session(
                     break
                 body = pcm[i : i + step]
                 if k == 0:
-                    body = srv.wav_header() + body
+                    body = _streams.wav_header() + body
                 start = time.monotonic()
                 r = await client.post(
                     info["chunk_endpoint"],
@@ -100,7 +105,7 @@ async def one_session(
                     out["errors"].append(f"s{idx} chunk {k}: {r.status_code} {r.text[:120]}")
                     break
                 (out["first"] if k == 0 else out["acks"]).append(elapsed)
-                sent = min(len(pcm), i + step) / 2 / srv.SR
+                sent = min(len(pcm), i + step) / 2 / _streams.SR
             out["behind"] = max(out["behind"], time.monotonic() - (t0 + k * args.chunk))
             out["senders_left"] -= 1
             if out["senders_left"] == 0:
@@ -136,10 +141,10 @@ async def run_level(server: srv.Server, n: int, args: argparse.Namespace) -> dic
         "senders_left": n,
         "stop": asyncio.Event(),
     }
-    streams = [srv.build_stream(args.seconds, rotate=3 * i) for i in range(n)]
+    streams = [_streams.build_stream(args.seconds, rotate=3 * i) for i in range(n)]
     begin = time.monotonic() + 1.0  # sessions start (and attach SSE) in the meantime
     poller = asyncio.create_task(health_poller(server, begin, out["stop"], out["health"]))
-    with srv.cpu_usage(server, out):
+    with _cpu.cpu_usage(server, out):
         try:
             await asyncio.gather(
                 *(one_session(i, server, streams[i], args, begin, out) for i in range(n))
@@ -194,7 +199,7 @@ def main() -> None:
 
     print(
         f"{args.chunk * 1000:.0f} ms chunks at real-time pace, ~{args.seconds:.0f} s per session, "
-        f"SSE consumers {'off' if args.no_sse else 'on'}; {srv.load_average()} at start"
+        f"SSE consumers {'off' if args.no_sse else 'on'}; {_report.load_average()} at start"
     )
     daphnes = f"{args.servers} daphne processes" if args.servers > 1 else "daphne"
     shape = (
@@ -223,18 +228,18 @@ def main() -> None:
         server.stop()
 
     print()
-    print(f"GET /healthz, idle server            {srv.fmt_ms(idle)}")
+    print(f"GET /healthz, idle server            {_report.fmt_ms(idle)}")
     for n, r in results.items():
-        a50, a95 = srv.pct(r["acks"], 50), srv.pct(r["acks"], 95)
-        h50, h95 = srv.pct(r["health"], 50), srv.pct(r["health"], 95)
+        a50, a95 = _report.pct(r["acks"], 50), _report.pct(r["acks"], 95)
+        h50, h95 = _report.pct(r["health"], 50), _report.pct(r["health"], 95)
         print(f"N={n:2d} sessions ({r['wall']:.0f} s wall, {r['load']} at the end)")
-        print(f"  POST chunk ack                     {srv.fmt_ms(r['acks'])}")
-        print(f"  GET /healthz under the same load   {srv.fmt_ms(r['health'])}")
+        print(f"  POST chunk ack                     {_report.fmt_ms(r['acks'])}")
+        print(f"  GET /healthz under the same load   {_report.fmt_ms(r['health'])}")
         print(
-            f"  ratio chunk ack / healthz          p50 {srv.ratio(a50, h50)}  p95 {srv.ratio(a95, h95)}"
+            f"  ratio chunk ack / healthz          p50 {_report.ratio(a50, h50)}  p95 {_report.ratio(a95, h95)}"
         )
         print(
-            f"  first chunk (starts the processor) {srv.fmt_ms(r['first'])}; "
+            f"  first chunk (starts the processor) {_report.fmt_ms(r['first'])}; "
             f"max sender lag {r['behind'] * 1000:.0f} ms"
             + (
                 f"; {r['truncated']} sessions stopped at --max-level {args.max_level:.0f} s"
@@ -252,13 +257,13 @@ def main() -> None:
             print("   ", line)
     top = max(results) if results else 0
     if top:
-        p95 = srv.pct(results[top]["acks"], 95)
+        p95 = _report.pct(results[top]["acks"], 95)
         print(
             "verdict:",
             "OK" if p95 <= 0.050 else "OVER TARGET",
             f"(target chunk ack p95 <= 50 ms with {top} sessions: {p95 * 1000:.1f} ms)",
         )
-    print(f"{srv.load_average()} at the end (machine shared: figures are noisy)")
+    print(f"{_report.load_average()} at the end (machine shared: figures are noisy)")
     server.report_problems()
 
 

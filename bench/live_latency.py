@@ -21,14 +21,18 @@ import json
 import sys
 import time
 
+import _engine_common as common
+import _latency
+import _report
 import _server as srv
+import _streams
 import httpx
 
 
 async def read_sse(
     client: httpx.AsyncClient,
     path: str,
-    finals: list[srv.Final],
+    finals: list[_latency.Final],
     counts: dict[str, int],
     opened: asyncio.Event,
     ended: asyncio.Event,
@@ -50,7 +54,7 @@ async def read_sse(
                 counts[name] = counts.get(name, 0) + 1
                 if name == "final_transcript":
                     finals.append(
-                        srv.Final(
+                        _latency.Final(
                             payload["t_start"], payload["t_end"], now, payload.get("text", "")
                         )
                     )
@@ -63,22 +67,22 @@ async def read_sse(
 
 
 async def live_session(
-    server: srv.Server, stream: srv.TestStream, chunk: float, drain: float
+    server: srv.Server, stream: _streams.TestStream, chunk: float, drain: float
 ) -> dict:
     limits = httpx.Limits(max_connections=10, max_keepalive_connections=10)
     async with server.async_client(timeout=30, limits=limits) as client:
         r = await client.post("/analyze/live/start", json={"filename": "bench.wav"})
         r.raise_for_status()
         info = r.json()
-        finals: list[srv.Final] = []
+        finals: list[_latency.Final] = []
         counts: dict[str, int] = {}
         opened, ended = asyncio.Event(), asyncio.Event()
         reader = asyncio.create_task(
             read_sse(client, info["events_endpoint"], finals, counts, opened, ended)
         )
         await asyncio.wait_for(opened.wait(), 10)
-        pcm = srv.common.to_pcm16(stream.audio)
-        step = int(chunk * srv.SR) * 2
+        pcm = common.pcm16(stream.audio)
+        step = int(chunk * _streams.SR) * 2
         sends: list[float] = []
         acks: list[float] = []
         t0 = time.monotonic()
@@ -89,7 +93,7 @@ async def live_session(
                     await asyncio.sleep(delay)
                 body = pcm[i : i + step]
                 if k == 0:
-                    body = srv.wav_header() + body
+                    body = _streams.wav_header() + body
                 sends.append(time.monotonic())
                 r = await client.post(
                     info["chunk_endpoint"],
@@ -110,7 +114,7 @@ async def live_session(
         finally:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
-    latencies, missed = srv.match_latencies(stream.truth, finals, sends, chunk)
+    latencies, missed = _latency.match_latencies(stream.truth, finals, sends, chunk)
     return {
         "latencies": latencies,
         "missed": missed,
@@ -130,36 +134,38 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the scratch DATA_DIR")
     args = parser.parse_args()
 
-    stream = srv.build_stream(args.seconds)
+    stream = _streams.build_stream(args.seconds)
     print(
         f"audio {stream.seconds:.1f} s, {len(stream.truth)} utterances, "
-        f"{args.chunk * 1000:.0f} ms chunks at real-time pace; {srv.load_average()} at start"
+        f"{args.chunk * 1000:.0f} ms chunks at real-time pace; {_report.load_average()} at start"
     )
-    base = srv.engine_baseline(stream, args.chunk)
+    base = _latency.engine_baseline(stream, args.chunk)
     server = srv.start_server(keep=args.keep)
     try:
         live = asyncio.run(live_session(server, stream, args.chunk, args.drain))
-        load = srv.load_average()
+        load = _report.load_average()
     finally:
         server.stop()
 
-    b50, b95 = srv.pct(base.latencies, 50), srv.pct(base.latencies, 95)
-    h50, h95 = srv.pct(live["latencies"], 50), srv.pct(live["latencies"], 95)
+    b50, b95 = _report.pct(base.latencies, 50), _report.pct(base.latencies, 95)
+    h50, h95 = _report.pct(live["latencies"], 50), _report.pct(live["latencies"], 95)
     print()
     print("end of speech -> final")
     print(
-        f"  engine alone (in process)      {srv.fmt_s(base.latencies)}  "
+        f"  engine alone (in process)      {_report.fmt_s(base.latencies)}  "
         f"finals {len(base.finals)}, unmatched utterances {base.missed}"
     )
     print(
-        f"  HTTP chunks + SSE (daphne)     {srv.fmt_s(live['latencies'])}  "
+        f"  HTTP chunks + SSE (daphne)     {_report.fmt_s(live['latencies'])}  "
         f"finals {len(live['finals'])}, unmatched utterances {live['missed']}"
     )
-    print(f"  ratio HTTP+SSE / engine alone  p50 {srv.ratio(h50, b50)}  p95 {srv.ratio(h95, b95)}")
+    print(
+        f"  ratio HTTP+SSE / engine alone  p50 {_report.ratio(h50, b50)}  p95 {_report.ratio(h95, b95)}"
+    )
     print(
         f"  added by the HTTP+SSE path     p50 {(h50 - b50) * 1000:+.0f} ms  p95 {(h95 - b95) * 1000:+.0f} ms"
     )
-    print(f"chunk POST acknowledgement       {srv.fmt_ms(live['acks'])}")
+    print(f"chunk POST acknowledgement       {_report.fmt_ms(live['acks'])}")
     print(
         f"events seen: {json.dumps({k: v for k, v in live['counts'].items() if k != 'error_payload'})}"
     )

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, server_env
+from tests.support import ROOT
+from tests.support.servers import server_env
 
 pytestmark = pytest.mark.integration
 

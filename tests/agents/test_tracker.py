@@ -11,6 +11,7 @@ from sessions_app.agents import (
     analyze_conversation,
     available_summarisers,
     get_summariser,
+    runner,
 )
 from sessions_app.agents.runner import DEFAULT_UTTERANCE_AGENTS
 from sessions_app.surfaces.analytics import event_shapes
@@ -124,12 +125,24 @@ def test_insights_follow_the_reference_shape(make_utt):
     assert set(ins["speaker_profiles"]) == {"Speaker_0", "Speaker_1"}
 
 
-def test_latency_stats_feed_metrics(make_utt):
+def test_latency_stats_feed_metrics(make_utt, monkeypatch):
+    # The process-wide stats, fresh: what /metrics reports comes from this test alone.
+    process_stats = LatencyStats()
+    monkeypatch.setattr(runner, "STATS", process_stats)
+    agents = {"utterance", "emotion", "sentiment", "lexical", "cognitive", "stance"}
+
     stats = LatencyStats()
     analyzer = UtteranceAnalyzer(stats=stats)
     for u in _utts(make_utt):
         analyzer.analyze(u)
     means = stats.mean_ms()
-    assert {"utterance", "emotion", "sentiment", "lexical", "cognitive", "stance"} <= set(means)
+    assert agents <= set(means)
     assert all(v >= 0 for v in means.values())
-    assert "utterance" in agent_latency_ms() or agent_latency_ms() == {}
+    assert agent_latency_ms() == {}, "an analyzer given its own stats feeds only those"
+
+    for u in _utts(make_utt):
+        UtteranceAnalyzer().analyze(u)
+    reported = agent_latency_ms()
+    assert agents <= set(reported)
+    assert reported == process_stats.mean_ms()
+    assert reported["utterance"] > 0

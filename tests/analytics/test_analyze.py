@@ -8,8 +8,8 @@ from django.conf import settings
 
 from billing import services as billing
 from sessions_app.models import Session, SessionEvent
-from tests.analytics import media
-from tests.analytics.conftest import analyze
+from tests.support import audio as media
+from tests.support.analytics import analyze
 
 pytestmark = pytest.mark.integration
 

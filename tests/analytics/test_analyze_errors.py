@@ -9,9 +9,9 @@ import pytest
 
 from billing import services as billing
 from sessions_app.models import Session
-from tests.analytics import media
-from tests.analytics.conftest import analyze, upload
-from tests.conftest import AsgiServer, server_env
+from tests.support import audio as media
+from tests.support.analytics import analyze, upload
+from tests.support.servers import AsgiServer, server_env
 
 pytestmark = pytest.mark.integration
 

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from tests.analytics import media
-from tests.analytics.conftest import analyze
+from tests.support import audio as media
+from tests.support.analytics import analyze
 
 pytestmark = pytest.mark.integration
 

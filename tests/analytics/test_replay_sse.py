@@ -9,9 +9,9 @@ from django.conf import settings
 
 from billing import services as billing
 from sessions_app.models import Session, SessionEvent
-from tests.analytics import media
-from tests.analytics.conftest import api, upload
-from tests.analytics.sse_reader import SSEParser, Stream, post_stream
+from tests.support import audio as media
+from tests.support.analytics import api, upload
+from tests.support.sse import SSEParser, Stream, post_stream
 
 pytestmark = pytest.mark.integration
 

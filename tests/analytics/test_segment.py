@@ -5,9 +5,9 @@ import json
 import pytest
 
 from billing import services as billing
-from tests.analytics import media
-from tests.analytics.conftest import analyze, api
 from tests.analytics.test_analyze import assert_segmentation
+from tests.support import audio as media
+from tests.support.analytics import analyze, api
 
 pytestmark = pytest.mark.integration
 

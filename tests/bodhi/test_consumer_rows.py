@@ -15,7 +15,7 @@ from kernel.errors import AccessDenied, Denial
 from sessions_app.engine import AudioFormatError, EngineOverloaded, Event
 from sessions_app.surfaces import websocket
 from sessions_app.surfaces.bodhi import consumer as bodhi
-from tests.bodhi.conftest import config, headers_for
+from tests.support.bodhi import config, headers_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,7 +10,7 @@ import pytest
 import websockets
 
 from accounts import services
-from tests.bodhi.conftest import config, headers_for, stream, ws_url
+from tests.support.bodhi import config, headers_for, stream, ws_url
 
 pytestmark = pytest.mark.integration
 

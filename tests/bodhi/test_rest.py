@@ -7,7 +7,8 @@ import pytest
 
 from billing import services as billing
 from sessions_app.models import Session
-from tests.bodhi.conftest import FIXTURES, headers_for
+from tests.support import FIXTURES
+from tests.support.bodhi import headers_for
 
 pytestmark = pytest.mark.integration
 

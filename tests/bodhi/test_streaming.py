@@ -9,8 +9,9 @@ import pytest
 from billing import services as billing
 from billing.models import LedgerEntry
 from sessions_app.models import Session, SessionEvent
-from tests.bodhi.conftest import config, frames_of, headers_for, pcm_of, stream, ws_url
-from tests.conftest import FIXTURES, pcm16
+from tests.support import FIXTURES
+from tests.support.audio import pcm16
+from tests.support.bodhi import config, frames_of, headers_for, pcm_of, stream, ws_url
 
 pytestmark = pytest.mark.integration
 

@@ -10,19 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "audio"
-JFK_REFERENCE = (
-    "And so my fellow Americans, ask not what your country can do for you, "
-    "ask what you can do for your country."
-)
-
-
-def words_of(text: str) -> list[str]:
-    return ["".join(c for c in w.lower() if c.isalnum() or c == "'") for w in text.split()]
-
-
-def to_pcm16(samples: np.ndarray) -> bytes:
-    return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+from tests.support import FIXTURES
+from tests.support.audio import pcm16
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +35,7 @@ def jfk_16k() -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def jfk_pcm(jfk_16k) -> bytes:
-    return to_pcm16(jfk_16k)
+    return pcm16(jfk_16k)
 
 
 @pytest.fixture

@@ -15,8 +15,7 @@ from sessions_app.engine import (
     iter_decode,
     probe,
 )
-
-from .conftest import to_pcm16
+from tests.support.audio import pcm16
 
 FORMATS = ["wav", "mp3", "m4a", "aac", "mp4", "mov", "webm", "ogg", "flac"]
 
@@ -92,7 +91,7 @@ def _tone(rate: int, seconds: float = 1.0) -> np.ndarray:
 @pytest.mark.parametrize("rate", [8000, 44100, 48000])
 def test_raw_pcm_is_resampled_to_16k(rate):
     stream = PcmStream(rate)
-    data = to_pcm16(_tone(rate))
+    data = pcm16(_tone(rate))
     out = np.concatenate([stream.push(data[i : i + 1001]) for i in range(0, len(data), 1001)])
     out = np.concatenate([out, stream.flush()])
     assert abs(len(out) - SAMPLE_RATE) <= 32
@@ -101,7 +100,7 @@ def test_raw_pcm_is_resampled_to_16k(rate):
 
 
 def test_raw_pcm_chunking_does_not_change_resampled_output():
-    data = to_pcm16(_tone(8000))
+    data = pcm16(_tone(8000))
     a, b = PcmStream(8000), PcmStream(8000)
     whole = np.concatenate([a.push(data), a.flush()])
     pieces = np.concatenate(
@@ -117,12 +116,12 @@ def test_wav_header_on_raw_stream_is_detected_and_stripped():
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(16000)
-        w.writeframes(to_pcm16(samples))
+        w.writeframes(pcm16(samples))
     data = buf.getvalue()
     stream = PcmStream(16000)
     out = np.concatenate([stream.push(data[i : i + 7]) for i in range(0, len(data), 7)])
     assert stream.header_stripped
-    assert np.array_equal(out, np.frombuffer(to_pcm16(samples), "<i2") / 32768.0)
+    assert np.array_equal(out, np.frombuffer(pcm16(samples), "<i2") / 32768.0)
 
 
 def test_wav_header_sample_rate_overrides_config():
@@ -131,7 +130,7 @@ def test_wav_header_sample_rate_overrides_config():
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(8000)
-        w.writeframes(to_pcm16(_tone(8000)))
+        w.writeframes(pcm16(_tone(8000)))
     stream = PcmStream(16000)
     out = np.concatenate([stream.push(buf.getvalue()), stream.flush()])
     assert stream.sample_rate == 8000

@@ -15,8 +15,7 @@ from sessions_app.engine import (
     transcribe_async,
 )
 from sessions_app.engine.asr import collapse_text_repeats
-
-from .conftest import JFK_REFERENCE, words_of
+from tests.support.audio import JFK_REFERENCE, words_of
 
 SHARED_HOTWORDS = Path("/work/shared/audio/hotwords.mp3")
 

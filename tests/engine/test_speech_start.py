@@ -14,8 +14,7 @@ from sessions_app.engine import (
     StreamingTranscriber,
     pcm16_to_float32,
 )
-
-from .conftest import to_pcm16
+from tests.support.audio import pcm16
 
 SILENCE = np.zeros(16000, dtype=np.float32)
 
@@ -71,7 +70,7 @@ def test_speech_start_is_sent_even_when_the_engine_sheds_everything_else(jfk_16k
 
 
 def test_float32_samples_give_the_same_finals_as_the_same_audio_in_pcm16(jfk_16k, idle_engine):
-    pcm = to_pcm16(np.concatenate([jfk_16k, SILENCE]))
+    pcm = pcm16(np.concatenate([jfk_16k, SILENCE]))
     audio = pcm16_to_float32(pcm)  # the very samples the PCM16 path decodes
     from_samples = [e for e in _feed(StreamingTranscriber(StreamingOptions()), audio) if e.is_final]
     stream = StreamingTranscriber(StreamingOptions())

@@ -18,8 +18,7 @@ from sessions_app.engine import (
     StreamingTranscriber,
     TranscribeOptions,
 )
-
-from .conftest import JFK_REFERENCE, to_pcm16, words_of
+from tests.support.audio import JFK_REFERENCE, pcm16, words_of
 
 SILENCE_1S = b"\x00\x00" * 16000
 
@@ -78,7 +77,7 @@ def test_streaming_in_20ms_100ms_and_1s_frames_gives_the_same_finals(
 
 def test_end_of_input_flushes_the_open_utterance(jfk_16k, model):
     # Cut mid-speech: no trailing silence, the last words only come out at finish().
-    pcm = to_pcm16(jfk_16k[: int(9.5 * 16000)])
+    pcm = pcm16(jfk_16k[: int(9.5 * 16000)])
     stream = StreamingTranscriber()
     before = finals(stream.feed_sync(pcm))
     after = finals(stream.finish_sync())
@@ -90,7 +89,7 @@ def test_end_of_input_flushes_the_open_utterance(jfk_16k, model):
 
 
 def test_final_is_emitted_after_the_trailing_silence(jfk_16k, model):
-    speech = to_pcm16(jfk_16k[: int(2.3 * 16000)])  # "And so my fellow Americans" + pause
+    speech = pcm16(jfk_16k[: int(2.3 * 16000)])  # "And so my fellow Americans" + pause
     stream = StreamingTranscriber(StreamingOptions(trailing_silence=0.8, partials=False))
     assert finals(stream.feed_sync(speech)) == []
     assert finals(stream.feed_sync(b"\x00\x00" * int(16000 * 0.3))) == []  # not yet
@@ -120,7 +119,7 @@ def test_8khz_stream_with_wav_header_is_transcribed(fixtures, model):
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(8000)
-        w.writeframes(to_pcm16(audio))
+        w.writeframes(pcm16(audio))
     events, stream = run_stream(buf.getvalue() + b"\x00" * 16000, 320, sample_rate=8000)
     assert stream.header_stripped
     assert "thank you" in " ".join(e.text for e in finals(events)).lower()
@@ -128,7 +127,7 @@ def test_8khz_stream_with_wav_header_is_transcribed(fixtures, model):
 
 def test_partials_are_cumulative_and_precede_the_final(jfk_16k, idle_engine):
     stream = StreamingTranscriber(StreamingOptions(partial_interval=0.3))
-    pcm = to_pcm16(jfk_16k[: int(2.3 * 16000)]) + SILENCE_1S
+    pcm = pcm16(jfk_16k[: int(2.3 * 16000)]) + SILENCE_1S
     events: list[Event] = []
     for i in range(0, len(pcm), 3200):  # 100 ms frames, waiting for each partial
         events += stream.feed_sync(pcm[i : i + 3200])
@@ -168,7 +167,7 @@ def test_final_refused_with_engine_overloaded_when_queue_is_full(jfk_16k, model)
         sched.submit(lambda: None, Priority.FINAL)  # fills the queue
         stream = StreamingTranscriber(StreamingOptions(partials=False), scheduler=sched)
         with pytest.raises(EngineOverloaded):
-            stream.feed_sync(to_pcm16(jfk_16k[: int(2.3 * 16000)]) + SILENCE_1S)
+            stream.feed_sync(pcm16(jfk_16k[: int(2.3 * 16000)]) + SILENCE_1S)
         gate.set()
     finally:
         gate.set()
@@ -188,7 +187,7 @@ def test_patient_stream_gets_its_final_late_instead_of_refused(jfk_16k, model):
             StreamingOptions(partials=False, patient=True), scheduler=sched
         )
         threading.Timer(0.5, gate.set).start()  # the engine frees up later
-        events = stream.feed_sync(to_pcm16(jfk_16k[: int(2.3 * 16000)]) + SILENCE_1S)
+        events = stream.feed_sync(pcm16(jfk_16k[: int(2.3 * 16000)]) + SILENCE_1S)
         assert "americans" in " ".join(e.text for e in finals(events)).lower()
     finally:
         gate.set()
@@ -203,7 +202,7 @@ def test_unknown_model_refuses_the_stream():
 
 
 def test_stream_times_are_relative_to_stream_start(jfk_16k, model):
-    pcm = SILENCE_1S * 2 + to_pcm16(jfk_16k[: int(2.3 * 16000)]) + SILENCE_1S
+    pcm = SILENCE_1S * 2 + pcm16(jfk_16k[: int(2.3 * 16000)]) + SILENCE_1S
     got = finals(run_stream(pcm, 3200)[0])
     assert len(got) == 1 and 2.0 <= got[0].start <= 2.5
     assert time.monotonic() > 0

@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.live.conftest import control, start_session, upload_all
+from tests.support.live import control, start_session, upload_all
 
 pytestmark = [pytest.mark.integration]
 

@@ -10,7 +10,7 @@ from billing import services as billing
 from billing.models import LedgerEntry
 from sessions_app.models import LiveCapture, SessionEvent
 from sessions_app.services.artifacts import ArtifactStore
-from tests.live.conftest import control, key_headers, start_session, upload, upload_all
+from tests.support.live import control, key_headers, start_session, upload, upload_all
 
 pytestmark = pytest.mark.integration
 

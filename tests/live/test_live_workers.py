@@ -17,8 +17,9 @@ from django.test import override_settings
 
 from sessions_app.pipeline.capture_placement import WORK_CHANNEL, ensure_running, running_here
 from sessions_app.services.shared_cache import shared_cache
-from tests.conftest import ROOT, AsgiServer, server_env
-from tests.live.conftest import Reader, control, key_headers, start_session, upload
+from tests.support import ROOT
+from tests.support.live import Reader, control, key_headers, start_session, upload
+from tests.support.servers import AsgiServer, server_env
 
 CHUNK = 32000  # one second of 16 kHz PCM16
 needs_redis = pytest.mark.skipif(

@@ -6,8 +6,8 @@ import signal
 
 import pytest
 
-from tests.conftest import AsgiServer, server_env
-from tests.live.conftest import Reader, control, key_headers, start_session, upload
+from tests.support.live import Reader, control, key_headers, start_session, upload
+from tests.support.servers import AsgiServer, server_env
 
 pytestmark = pytest.mark.integration
 

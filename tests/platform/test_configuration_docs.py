@@ -3,7 +3,7 @@ documented in .env.example and the README's Configuration table."""
 
 import re
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 _READERS = re.compile(r"\benv(?:str|int|bool|choice|secret|float|pairs|dir)\(\s*\"([A-Z0-9_]+)\"")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def start_with(*command: str, **env: str) -> subprocess.CompletedProcess:

@@ -1,35 +1,43 @@
-"""Audio for the analytics tests: the shipped fixtures and WAVs made on the fly."""
+"""Audio for the tests: the shipped fixtures, what they say, and PCM/WAV made on the fly."""
 
 import io
 import re
 import wave
-from pathlib import Path
 
 import numpy as np
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "audio"
+from tests.support import FIXTURES
+
 RATE = 16000
 
 LEFT = "He began a confused complaint against the wizard, who had vanished behind the curtain on the left."
 RIGHT = "The horizon seems extremely distant."
 JFK_LINE = "ask not what your country can do for you"
+JFK_REFERENCE = (
+    "And so my fellow Americans, ask not what your country can do for you, "
+    "ask what you can do for your country."
+)
 
 
-def fixture(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
+def pcm16(samples: np.ndarray) -> bytes:
+    """Little-endian 16-bit PCM from float samples in [-1, 1] (clipped), as clients send it."""
+    return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
 
 
 def wav_bytes(channels: list[np.ndarray], rate: int = RATE) -> bytes:
     """16-bit PCM WAV from one float array in [-1, 1] per channel."""
     samples = np.stack(channels, axis=1) if len(channels) > 1 else channels[0]
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
     out = io.BytesIO()
     with wave.open(out, "wb") as w:
         w.setnchannels(len(channels))
         w.setsampwidth(2)
         w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
+        w.writeframes(pcm16(samples))
     return out.getvalue()
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
 
 
 def silence(seconds: float = 2.0) -> bytes:
@@ -52,3 +60,8 @@ def padded(name: str, seconds: float) -> bytes:
 def normalised(text: str) -> str:
     """Lower case, punctuation dropped, whitespace collapsed."""
     return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
+
+
+def words_of(text: str) -> list[str]:
+    """The words of a transcript, lower case, with only letters, digits and apostrophes."""
+    return ["".join(c for c in w.lower() if c.isalnum() or c == "'") for w in text.split()]
