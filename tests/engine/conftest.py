@@ -5,6 +5,8 @@ Run with ``pytest tests/engine -p no:django``; nothing here touches the database
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,3 +55,28 @@ def idle_engine(model):
         assert time.monotonic() < deadline, "the speech engine stayed busy for 30 s"
         time.sleep(0.05)
     return sched
+
+
+@dataclass
+class FullScheduler:
+    """A one-worker scheduler whose worker is busy and whose queue is full: partials are
+    shed, finals refused (or, when patient, kept waiting) until `gate` is set."""
+
+    scheduler: object
+    gate: threading.Event
+
+
+@pytest.fixture
+def full_scheduler(model):
+    from sessions_app.engine import Priority, Scheduler
+
+    sched = Scheduler(workers=1, queue_size=1)
+    gate, started = threading.Event(), threading.Event()
+    try:
+        sched.submit(lambda: started.set() or gate.wait(10), Priority.FINAL)
+        assert started.wait(5)
+        sched.submit(lambda: None, Priority.FINAL)  # fills the queue
+        yield FullScheduler(sched, gate)
+    finally:
+        gate.set()
+        sched.shutdown()

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 from sessions_app.engine import (
     Event,
-    Priority,
-    Scheduler,
     StreamingOptions,
     StreamingTranscriber,
     pcm16_to_float32,
@@ -50,23 +46,14 @@ def test_every_utterance_opens_with_a_speech_start_before_its_partials_and_final
     assert 0.8 <= first_start.start <= 1.6  # one second of silence came first
 
 
-def test_speech_start_is_sent_even_when_the_engine_sheds_everything_else(jfk_16k, model):
-    sched = Scheduler(workers=1, queue_size=1)
-    gate, started = threading.Event(), threading.Event()
-    try:
-        sched.submit(lambda: started.set() or gate.wait(10), Priority.FINAL)
-        assert started.wait(5)
-        sched.submit(lambda: None, Priority.FINAL)  # the queue is full: partials are shed
-        stream = StreamingTranscriber(StreamingOptions(), scheduler=sched)
-        events: list[Event] = []
-        speech = np.concatenate([SILENCE, jfk_16k[: int(2.0 * 16000)]])  # no endpoint yet
-        for i in range(0, len(speech), 1600):
-            events += stream.feed_samples_sync(speech[i : i + 1600])
-        assert [e.kind for e in events] == ["speech_start"]
-        assert stream.partials_dropped >= 1
-    finally:
-        gate.set()
-        sched.shutdown()
+def test_speech_start_is_sent_even_when_the_engine_sheds_everything_else(jfk_16k, full_scheduler):
+    stream = StreamingTranscriber(StreamingOptions(), scheduler=full_scheduler.scheduler)
+    events: list[Event] = []
+    speech = np.concatenate([SILENCE, jfk_16k[: int(2.0 * 16000)]])  # no endpoint yet
+    for i in range(0, len(speech), 1600):
+        events += stream.feed_samples_sync(speech[i : i + 1600])
+    assert [e.kind for e in events] == ["speech_start"]
+    assert stream.partials_dropped >= 1  # the partials were shed, the start was not
 
 
 def test_float32_samples_give_the_same_finals_as_the_same_audio_in_pcm16(jfk_16k, idle_engine):

@@ -12,8 +12,6 @@ from sessions_app.engine import (
     EngineOverloaded,
     Event,
     ModelNotAvailable,
-    Priority,
-    Scheduler,
     StreamingOptions,
     StreamingTranscriber,
     TranscribeOptions,
@@ -156,42 +154,23 @@ def test_async_api_feeds_without_blocking(jfk_pcm, model):
     assert "country" in " ".join(e.text for e in finals(events)).lower()
 
 
-def test_final_refused_with_engine_overloaded_when_queue_is_full(jfk_16k, model):
-    sched = Scheduler(workers=1, queue_size=1)
-    try:
-        import threading
-
-        gate, started = threading.Event(), threading.Event()
-        sched.submit(lambda: started.set() or gate.wait(10), Priority.FINAL)
-        assert started.wait(5)
-        sched.submit(lambda: None, Priority.FINAL)  # fills the queue
-        stream = StreamingTranscriber(StreamingOptions(partials=False), scheduler=sched)
-        with pytest.raises(EngineOverloaded):
-            stream.feed_sync(pcm16(jfk_16k[: int(2.3 * 16000)]) + SILENCE_1S)
-        gate.set()
-    finally:
-        gate.set()
-        sched.shutdown()
+def test_final_refused_with_engine_overloaded_when_queue_is_full(jfk_16k, full_scheduler):
+    stream = StreamingTranscriber(
+        StreamingOptions(partials=False), scheduler=full_scheduler.scheduler
+    )
+    with pytest.raises(EngineOverloaded):
+        stream.feed_sync(pcm16(jfk_16k[: int(2.3 * 16000)]) + SILENCE_1S)
 
 
-def test_patient_stream_gets_its_final_late_instead_of_refused(jfk_16k, model):
+def test_patient_stream_gets_its_final_late_instead_of_refused(jfk_16k, full_scheduler):
     import threading
 
-    sched = Scheduler(workers=1, queue_size=1)
-    gate, started = threading.Event(), threading.Event()
-    try:
-        sched.submit(lambda: started.set() or gate.wait(10), Priority.FINAL)
-        assert started.wait(5)
-        sched.submit(lambda: None, Priority.FINAL)  # fills the queue
-        stream = StreamingTranscriber(
-            StreamingOptions(partials=False, patient=True), scheduler=sched
-        )
-        threading.Timer(0.5, gate.set).start()  # the engine frees up later
-        events = stream.feed_sync(pcm16(jfk_16k[: int(2.3 * 16000)]) + SILENCE_1S)
-        assert "americans" in " ".join(e.text for e in finals(events)).lower()
-    finally:
-        gate.set()
-        sched.shutdown()
+    stream = StreamingTranscriber(
+        StreamingOptions(partials=False, patient=True), scheduler=full_scheduler.scheduler
+    )
+    threading.Timer(0.5, full_scheduler.gate.set).start()  # the engine frees up later
+    events = stream.feed_sync(pcm16(jfk_16k[: int(2.3 * 16000)]) + SILENCE_1S)
+    assert "americans" in " ".join(e.text for e in finals(events)).lower()
 
 
 def test_unknown_model_refuses_the_stream():

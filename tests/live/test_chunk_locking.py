@@ -13,6 +13,7 @@ from billing.products import Product
 from kernel.errors import AccessDenied, Denial
 from sessions_app.models import LiveCapture, Session
 from sessions_app.services import captures
+from tests.support.threads import in_thread
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -47,21 +48,9 @@ class Holder(threading.Thread):
 
 
 def _accept_in_thread(capture: LiveCapture, seq: int) -> tuple[threading.Thread, list]:
-    outcome: list = []
-
-    def run():
-        try:
-            outcome.append(
-                captures.accept_chunk(capture.session.customer, capture.public_id, seq, b"\x01\x02")
-            )
-        except Exception as exc:
-            outcome.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, outcome
+    return in_thread(
+        lambda: captures.accept_chunk(capture.session.customer, capture.public_id, seq, b"\x01\x02")
+    )
 
 
 def test_a_chunk_does_not_wait_for_a_transaction_numbering_the_sessions_events(capture):

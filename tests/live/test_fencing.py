@@ -7,13 +7,14 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from sessions_app.models import Session, SessionEvent
 from sessions_app.services import events, metrics, sessions
 from sessions_app.services.artifacts import ArtifactStore
 from sessions_app.services.leases import Lease
 from sessions_app.services.shared_cache import shared_cache
+from tests.support.threads import in_thread
 
 FINAL = ("final_transcript", {"text": "hello"})
 
@@ -149,22 +150,6 @@ def test_a_claim_by_a_second_writer_fences_the_first(session):
     assert _rows(session) == [(1, "final_transcript"), (2, "final_transcript"), (3, "done")]
 
 
-def _in_thread(work: Callable[[], object]) -> tuple[threading.Thread, list]:
-    outcome: list = []
-
-    def run() -> None:
-        try:
-            outcome.append(work())
-        except Exception as exc:
-            outcome.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, outcome
-
-
 def test_a_claim_waits_for_an_append_in_progress_and_fences_every_append_after_it(session):
     first = sessions.claim_writer(session)
     appended, release = threading.Event(), threading.Event()
@@ -175,9 +160,9 @@ def test_a_claim_waits_for_an_append_in_progress_and_fences_every_append_after_i
             appended.set()
             release.wait(10)
 
-    appender, appender_outcome = _in_thread(append_and_hold)
+    appender, appender_outcome = in_thread(append_and_hold)
     assert appended.wait(10)
-    claimer, claimed = _in_thread(lambda: sessions.claim_writer(session))
+    claimer, claimed = in_thread(lambda: sessions.claim_writer(session))
     claimer.join(0.5)
     assert claimer.is_alive(), "the claim must wait for the append's lock"
     release.set()
@@ -199,7 +184,7 @@ def test_concurrent_appends_under_a_claim_number_events_without_gaps(session):
         for _ in range(batches):
             sessions.append_events(session, [FINAL, ("emotion", {})], epoch=epoch)
 
-    threads = [_in_thread(write) for _ in range(writers)]
+    threads = [in_thread(write) for _ in range(writers)]
     for thread, _ in threads:
         thread.join(60)
     assert [outcome for _, outcome in threads] == [[None]] * writers
