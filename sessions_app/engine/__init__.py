@@ -23,11 +23,14 @@ Streaming (PCM16LE at 8-48 kHz, any frame size and pace)::
 
     from sessions_app.engine import StreamingTranscriber, StreamingOptions
     stream = StreamingTranscriber(StreamingOptions(sample_rate=8000, trailing_silence=0.44))
-    for event in await stream.feed(pcm_bytes):   # Event(kind="partial"|"final", segment, ...)
+    for event in await stream.feed(pcm_bytes):   # Event(kind="speech_start"|"partial"|"final")
         ...
+    await stream.feed_samples(float32_16k)       # decoded audio, no PCM16 round trip
     events = await stream.finish()               # flushes the open utterance
-    # feed_sync()/finish_sync() do the same from synchronous code; poll() returns partials
-    # that became ready between feeds; close() abandons the stream.
+    # speech_start comes from the endpointer at each utterance's start and is never shed
+    # (barge-in); partials are best effort; exactly one final per utterance.
+    # feed_sync()/feed_samples_sync()/finish_sync() do the same from synchronous code;
+    # poll() returns partials that became ready between feeds; close() abandons the stream.
 
 Audio::
 
