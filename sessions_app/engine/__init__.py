@@ -39,8 +39,8 @@ Audio::
     PcmStream(rate).push(bytes) -> np.ndarray  # WAV header stripped, incremental resampling
 
 Compute: ``get_scheduler()`` is the process-wide bounded priority queue in front of the
-model (ENGINE_WORKERS threads, ENGINE_QUEUE_SIZE queued jobs). Finals beat batch beat
-partials; partials are shed first; when full, new work raises EngineOverloaded.
+model (ENGINE_WORKERS threads, ENGINE_QUEUE_SIZE queued jobs). Finals beat speech beat
+batch beat partials; partials are shed first; when full, new work raises EngineOverloaded.
 ``get_scheduler().ensure_capacity()`` is the admission check for a new session.
 """
 

@@ -8,7 +8,9 @@ Sizes come from the engine settings (``engine.settings.current()``), installed a
 * ``workers`` threads (ENGINE_WORKERS, default 2 = the cores of the reference box);
   CTranslate2 releases the GIL, so they run inference in parallel.
 * At most ``queue_size`` jobs wait (ENGINE_QUEUE_SIZE, default 16). Jobs run in priority
-  order: FINAL, then BATCH, then PARTIAL; FIFO within a priority.
+  order: FINAL, then SPEECH (a voice call's text-to-speech), then BATCH, then PARTIAL;
+  FIFO within a priority. Speech shares the cores with recognition but never runs
+  before a queued final, so one call's reply cannot starve another call's finals.
 * Partials are best effort: they may only use half of the queue, a queued partial is
   evicted when a more important job needs its slot, and a partial that waited longer
   than ``partial_max_wait`` is dropped instead of run (its result would be stale).
@@ -16,7 +18,7 @@ Sizes come from the engine settings (``engine.settings.current()``), installed a
 * When the queue is full of non-partial work, ``submit`` raises ``EngineOverloaded``
   immediately: refusing is better than answering late. The same happens when the
   expected wait exceeds ENGINE_MAX_WAIT (new batch jobs, admission via
-  ``ensure_capacity``) or twice that (finals of running streams), except for the
+  ``ensure_capacity``) or twice that (finals and speech of running calls), except for the
   patient finals of streams that keep their audio and may fall behind (live capture).
 """
 
@@ -42,8 +44,9 @@ T = TypeVar("T")
 
 class Priority(IntEnum):
     FINAL = 0
-    BATCH = 1
-    PARTIAL = 2
+    SPEECH = 1  # below finals, above batch files: a caller is waiting to hear the reply
+    BATCH = 2
+    PARTIAL = 3
 
 
 @dataclass(order=True, slots=True)
@@ -183,10 +186,14 @@ class Scheduler:
                 # New batch work waits behind streams' finals; refuse rather than be late.
                 self.stats.refused += 1
                 raise EngineOverloaded("speech engine is saturated")
-            elif priority == Priority.FINAL and self.expected_wait() > self.final_max_wait:
+            elif (
+                priority in (Priority.FINAL, Priority.SPEECH)
+                and self.expected_wait() > self.final_max_wait
+            ):
                 # Streams wait for their finals, so a queue of finals never fills up; when
                 # the machine is saturated (or starved by other processes) latency would
                 # grow without bound. Refusing sheds streams so the others stay live.
+                # Speech is a running call's too: a reply spoken seconds late is no reply.
                 self.stats.refused += 1
                 raise EngineOverloaded("speech engine is saturated")
             heapq.heappush(

@@ -72,6 +72,19 @@ def test_finals_run_before_earlier_queued_partials_and_batch(blocked):
     assert order == ["final", "partial"]
 
 
+def test_a_queued_final_runs_before_an_earlier_queued_speech_job(blocked):
+    sched, gate = blocked
+    order: list[str] = []
+    futures = [
+        sched.submit(lambda: order.append("speech"), Priority.SPEECH),
+        sched.submit(lambda: order.append("final"), Priority.FINAL),
+    ]
+    gate.set()
+    for f in futures:
+        f.result(5)
+    assert order == ["final", "speech"]
+
+
 def test_run_awaits_without_blocking_the_event_loop():
     sched = Scheduler(workers=1, queue_size=4)
     try:
