@@ -10,6 +10,7 @@ from kernel.errors import AccessDenied, Denial, Failure
 from sessions_app.engine import AudioFormatError, EngineOverloaded, ModelNotAvailable
 from sessions_app.failures import classify, refusal_of
 from sessions_app.pipeline.analysis_run import AnalysisError, failure_of
+from sessions_app.surfaces.voice.protocol import MAX_REASON_BYTES, failure_reply
 
 log = logging.getLogger("tests.failures")
 
@@ -82,6 +83,46 @@ def test_bodhi_streams_say_each_row_as_before(exc, said):
 def test_an_analysis_run_says_each_row_as_before(exc, expected):
     failure = failure_of(exc, "conv-1")
     assert (failure.code, failure.message, failure.status) == expected
+
+
+@pytest.mark.parametrize(
+    ("exc", "said"),
+    [
+        (InsufficientCredits(), ("ACCESS_DENIED", "Insufficient credits: add credits to continue", 4003)),
+        (AccessDenied(Denial.CUSTOMER_INACTIVE), ("ACCESS_DENIED", "Customer account is inactive", 4003)),
+        (EngineOverloaded("queue full"), ("SERVICE_UNAVAILABLE", "Service overloaded, retry later", 3503)),
+        (ModelNotAvailable("zz"), ("INVALID_CONFIG", "model 'zz' is not available", 4004)),
+        (AudioFormatError("odd frame"), ("AUDIO_PROCESSING_FAILED", "Failed to process audio: odd frame", None)),
+        (RuntimeError("boom"), ("INTERNAL_ERROR", "Internal server error", 3500)),
+    ],
+)  # fmt: skip
+def test_voice_says_each_row_and_closes_only_when_the_call_cannot_go_on(exc, said):
+    reply = failure_reply(classify(exc, log, "ctx"))
+    assert (reply.message["error_code"], reply.message["error_message"], reply.close_code) == said
+
+
+@pytest.mark.parametrize(
+    ("exc", "number"),
+    [(EngineOverloaded(), 5503), (AudioFormatError("odd"), 5001), (RuntimeError("boom"), 5000)],
+)
+def test_voice_failures_with_a_seed_number_above_4999_carry_it_as_code(exc, number):
+    assert failure_reply(classify(exc, log, "ctx")).message["code"] == number
+
+
+def test_credits_exhausted_mid_call_names_the_billing_reason():
+    reply = failure_reply(classify(InsufficientCredits(), log, "ctx"))
+    assert reply.reason == reply.message["details"]["reason"]
+    assert reply.reason == "Out of credits: add credits to continue the conversation"
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [InsufficientCredits(), EngineOverloaded(), ModelNotAvailable("zz"), RuntimeError("boom")],
+)
+def test_voice_closes_with_a_code_daphne_can_send_and_a_readable_reason(exc):
+    reply = failure_reply(classify(exc, log, "ctx"))
+    assert reply.close_code == 1000 or 3000 <= reply.close_code <= 4999
+    assert 0 < len(reply.reason.encode()) <= MAX_REASON_BYTES
 
 
 def test_an_analysis_error_ends_the_run_as_raised():

@@ -1,0 +1,1 @@
+"""The voice interface (NextEVI-compatible): `/ws/voice/{connection_id}`."""
