@@ -16,6 +16,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from daphne.http_protocol import WebRequest  # noqa: E402
+from daphne.ws_protocol import WebSocketProtocol  # noqa: E402
 
 from accounts.websocket import CredentialMiddleware  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
@@ -30,6 +31,25 @@ warm_up()
 # answer in the surface's own format. Twisted sets the switch per request from a
 # constructor argument daphne does not pass, so a class property overrides it.
 WebRequest._parsePOSTFormSubmission = property(lambda self: False, lambda self, value: None)
+
+
+# Daphne drops the reason of an application's `websocket.close`, and the NextEVI SDK
+# shows the close reason to end users ("Connection closed: <reason>"): pass it on.
+_handle_reply = WebSocketProtocol.handle_reply
+
+
+def _close_with_reason(self, message):
+    if (
+        message.get("type") == "websocket.close"
+        and message.get("reason")
+        and self.state != self.STATE_CONNECTING
+    ):
+        self.sendClose(code=message.get("code") or 1000, reason=message["reason"])
+        return
+    _handle_reply(self, message)
+
+
+WebSocketProtocol.handle_reply = _close_with_reason
 
 application = ProtocolTypeRouter(
     {

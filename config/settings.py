@@ -72,6 +72,14 @@ MAX_FILE_SIZE_MB = envint("MAX_FILE_SIZE_MB", 500, minimum=1)
 ARTIFACT_RETENTION_DAYS = envint("ARTIFACT_RETENTION_DAYS", 30, minimum=1)
 # Bodhi streams with no client message for this long get an error and are closed.
 BODHI_IDLE_TIMEOUT_SECONDS = envint("BODHI_IDLE_TIMEOUT_SECONDS", 15, minimum=1)
+# The voice surface's OpenAI-compatible responder: the server defaults a config's
+# voice.llm settings are laid over (sessions_app.dialogue.responders.make_responder).
+VOICE_LLM = {
+    "base_url": envstr("VOICE_LLM_BASE_URL", ""),
+    "model": envstr("VOICE_LLM_MODEL", ""),
+    "api_key": envstr("VOICE_LLM_API_KEY", ""),
+    "temperature": envfloat("VOICE_LLM_TEMPERATURE", 0.7, minimum=0),
+}
 LOG_LEVEL = envchoice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 
 # The speech engine's settings, checked here so that a bad value stops start-up

@@ -110,6 +110,7 @@ class StreamingConversation:
         analyse: bool = False,
         focus: str = "",
         speech_starts: bool = False,
+        bill_audio: bool = True,
         replayed_finals: int = 0,
         epoch: int | None = None,
         database: DatabaseRunner = database_sync_to_async,
@@ -117,7 +118,9 @@ class StreamingConversation:
     ):
         self.session = session
         self.transcriber = transcriber
-        self.meter = Meter(session, product)
+        # A surface that bills something else than audio (a voice call: connected time)
+        # still logs each final, uncharged.
+        self.meter = Meter(session, product) if bill_audio else None
         self.formatter = formatter
         self.replayed_finals = replayed_finals
         # A fenced writer's claim (sessions.claim_writer): once another process claims the
@@ -166,9 +169,10 @@ class StreamingConversation:
             self._audio.append(tail)
         produced = await self.transcriber.feed_samples(tail) if len(tail) else []
         step = await self._settle([*produced, *await self.transcriber.finish()])
-        await self._database(events.settle)(
-            self.session, self.meter, self.processed_audio, "end", [], epoch=self.epoch
-        )
+        if self.meter is not None:
+            await self._database(events.settle)(
+                self.session, self.meter, self.processed_audio, "end", [], epoch=self.epoch
+            )
         result = await asyncio.to_thread(self.analysis.finish) if self.analysis else None
         return Outcome(step.events, step.finals, result)
 
@@ -212,14 +216,17 @@ class StreamingConversation:
             entries = [*pending, *self.formatter.final(final)]
             pending = []
             try:
-                await self._database(events.settle)(
-                    self.session,
-                    self.meter,
-                    self.processed_audio,
-                    f"seg{event.segment}",
-                    entries,
-                    epoch=self.epoch,
-                )
+                if self.meter is None:
+                    await self._database(events.emit_many)(self.session, entries, epoch=self.epoch)
+                else:
+                    await self._database(events.settle)(
+                        self.session,
+                        self.meter,
+                        self.processed_audio,
+                        f"seg{event.segment}",
+                        entries,
+                        epoch=self.epoch,
+                    )
             except InsufficientCredits as exhausted:
                 # What was paid for is still delivered before the stream ends.
                 exhausted.deliverable = step.events

@@ -56,6 +56,12 @@ POLICIES: dict[str, Policy] = {
     # Streaming recognition (Bodhi): a stream's complete segments, a file's transcript.
     "final": PERSISTED,
     "transcript": PERSISTED,
+    # The voice interface (NextEVI): both sides of the call; its audio is never stored.
+    "user_turn": PERSISTED,
+    "user_emotion": PERSISTED,
+    "assistant_turn": PERSISTED,
+    "assistant_interrupted": PERSISTED,
+    "tts_chunk": STREAMED,
 }
 
 

@@ -41,16 +41,17 @@ async def authorize_scope(scope, product: Product) -> Access:
     )
 
 
-async def refuse(
-    consumer: AsyncWebsocketConsumer, *, status: int, body: dict[str, Any], close_code: int
-) -> None:
-    """Refuse a handshake: with the HTTP status where the server allows it, else in band.
+async def refuse(consumer: AsyncWebsocketConsumer, refusal: "Refusal") -> None:
+    """Refuse a handshake: with the HTTP status where the server allows it and the
+    surface wants it, else in band.
 
     Daphne can only answer a refused handshake with a bare 403, so there the
-    connection is accepted, the surface's error message sent, and the socket closed.
+    connection is accepted, the surface's error message sent, and the socket closed
+    (`close_delay` later, so that a client reading its buffer still gets the message).
     """
-    payload = json.dumps(body).encode()
-    if DENIAL_EXTENSION in consumer.scope.get("extensions", {}):
+    payload = json.dumps(refusal.body).encode()
+    status = refusal.status
+    if status is not None and DENIAL_EXTENSION in consumer.scope.get("extensions", {}):
         await consumer.base_send(
             {
                 "type": "websocket.http.response.start",
@@ -65,17 +66,22 @@ async def refuse(
         return
     await consumer.accept()
     await consumer.send(text_data=payload.decode())
-    await consumer.close(code=close_code)
+    if refusal.close_delay:
+        await asyncio.sleep(refusal.close_delay)
+    await consumer.close(code=refusal.close_code, reason=refusal.reason or None)
 
 
 @dataclass(frozen=True)
 class Refusal:
     """A refused handshake in a surface's format: the HTTP status (Denial Response
-    extension), else the in-band message and the close code."""
+    extension; None: always in band, as browsers must see the close code), else the
+    in-band message, then the close code and its reason phrase."""
 
-    status: int
+    status: int | None
     body: dict[str, Any]
     close_code: int
+    reason: str = ""
+    close_delay: float = 0.0
 
 
 class StreamingConsumer(AsyncWebsocketConsumer):
@@ -94,20 +100,19 @@ class StreamingConsumer(AsyncWebsocketConsumer):
         # One id per connection: in the logs, and the surface may show it (Bodhi's call_id).
         self.stream_id = str(uuid.uuid4())
         self.ending = False
+        self.accepted = False
         self._watchdog: asyncio.Task | None = None
         try:
-            self.access = await authorize_scope(self.scope, self.product)
+            self.access = await self.admit()
             get_scheduler().ensure_capacity()
         except REFUSALS as exc:
             refusal = self.render_refusal(classify(exc, self.log, "[%s] refused", self.stream_id))
-            await refuse(
-                self, status=refusal.status, body=refusal.body, close_code=refusal.close_code
-            )
+            await refuse(self, refusal)
             return
         await self.accept()
+        self.accepted = True
         self._last_message_at = time.monotonic()
-        if self.idle_schedule():
-            self._watchdog = asyncio.create_task(self._watch_idle())
+        self.restart_idle_watch()
 
     async def disconnect(self, code: int) -> None:
         if self._watchdog:
@@ -116,12 +121,13 @@ class StreamingConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.ending:
             return
-        self._last_message_at = time.monotonic()
+        if self.is_activity(text_data, bytes_data):
+            self.note_activity()
         try:
             await self.received(text_data, bytes_data)
         except Exception as exc:
-            if self.start_ending():
-                failure = classify(exc, self.log, "[%s] stream failed", self.stream_id)
+            failure = classify(exc, self.log, "[%s] stream failed", self.stream_id)
+            if not self.ends_stream(failure) or self.start_ending():
                 await self.render_failure(failure)
 
     def start_ending(self) -> bool:
@@ -131,15 +137,40 @@ class StreamingConsumer(AsyncWebsocketConsumer):
         self.ending = True
         return True
 
+    def note_activity(self) -> None:
+        """The idle schedule starts over (a message, or what the surface counts as one)."""
+        self._last_message_at = time.monotonic()
+
+    def restart_idle_watch(self) -> None:
+        """(Re)start the watchdog on the current `idle_schedule()`."""
+        if self._watchdog:
+            self._watchdog.cancel()
+            self._watchdog = None
+        if self.idle_schedule() and not self.ending:
+            self._watchdog = asyncio.create_task(self._watch_idle())
+
     # -- what a surface provides ---------------------------------------------------------
+    async def admit(self) -> Access:
+        """Authorize the handshake (a surface may check its own query first)."""
+        return await authorize_scope(self.scope, self.product)
+
+    def is_activity(self, text: str | None, data: bytes | None) -> bool:
+        """Whether a client message restarts the idle schedule (every one, by default)."""
+        return True
+
     async def received(self, text: str | None, data: bytes | None) -> None:
         raise NotImplementedError
 
     def render_refusal(self, refused: Classified) -> Refusal:
         raise NotImplementedError
 
+    def ends_stream(self, failure: Classified) -> bool:
+        """Whether a failure ends the stream (every one, by default); when it does not,
+        `render_failure` tells the client and the stream goes on."""
+        return True
+
     async def render_failure(self, failure: Classified) -> None:
-        """Tell the client (the stream is already ending) and close."""
+        """Tell the client; when the failure ends the stream (it is already ending), close."""
         raise NotImplementedError
 
     def idle_schedule(self) -> tuple[float, ...]:

@@ -411,37 +411,38 @@ TOP_EMOTION = {"emotion", "percentage", "confidence"}
 
 
 @pytest.mark.parametrize(
-    ("message", "kind", "fields"),
+    ("build", "kind", "fields"),
     [
-        (protocol.connection_metadata("conn-1", project_id="proj_1", config_id="cfg_1"),
+        (lambda: protocol.connection_metadata("conn-1", project_id="proj_1", config_id="cfg_1"),
          "connection_metadata", {"connection_id", "status", "config", "project_id", "config_id"}),
-        (protocol.interim_transcription("what's the", confidence=0.7, session_id="s"), "transcription",
+        (lambda: protocol.interim_transcription("what's the", confidence=0.7, session_id="s"), "transcription",
          {"transcript", "is_final", "is_speech_final", "confidence", "words", "session_id",
           "processing_time", "metadata"}),
-        (protocol.final_transcription("what's the", confidence=0.9, words=WORDS, session_id="s",
+        (lambda: protocol.final_transcription("what's the", confidence=0.9, words=WORDS, session_id="s",
                                       processing_time=0.08), "transcription",
          {"transcript", "is_final", "is_speech_final", "confidence", "words", "session_id",
           "processing_time", "metadata"}),
-        (protocol.emotion_update({"joy": 0.6, "neutral": 0.4}), "emotion_update", {"top_emotions", "emotions"}),
-        (protocol.turn_complete("what's the", confidence=0.9, reasons=["silence"], processing_time=0.01),
+        (lambda: protocol.emotion_update({"joy": 0.6, "neutral": 0.4}), "emotion_update", {"top_emotions", "emotions"}),
+        (lambda: protocol.turn_complete("what's the", confidence=0.9, reasons=["silence"], processing_time=0.01),
          "turn_complete", {"turn_result", "transcript"}),
-        (protocol.llm_response_chunk("I can't", generation_id="g-7", chunk_index=0, is_final=False),
+        (lambda: protocol.llm_response_chunk("I can't", generation_id="g-7", chunk_index=0, is_final=False),
          "llm_response_chunk", {"content", "is_final", "generation_id", "chunk_index"}),
-        (protocol.tts_chunk(b"\x00\x01", chunk_id="g-7-0", is_last=False), "tts_chunk",
+        (lambda: protocol.tts_chunk(b"\x00\x01", chunk_id="g-7-0", is_last=False), "tts_chunk",
          {"content", "chunk_id", "is_last"}),
-        (protocol.tts_interruption(), "tts_interruption", {"content"}),
-        (protocol.user_interruption(), "user_interruption", {"content"}),
-        (protocol.idle_warning("warning", 30), "idle_warning", {"warning_type", "time_remaining"}),
-        (protocol.system_message("Hi! How can I help?", "initial"), "system_message",
+        (lambda: protocol.tts_interruption(), "tts_interruption", {"content"}),
+        (lambda: protocol.user_interruption(), "user_interruption", {"content"}),
+        (lambda: protocol.idle_warning("warning", 30), "idle_warning", {"warning_type", "time_remaining"}),
+        (lambda: protocol.system_message("Hi! How can I help?", "initial"), "system_message",
          {"content", "message_type"}),
-        (protocol.error("AUDIO_PROCESSING_FAILED", "Failed to process audio chunk",
+        (lambda: protocol.error("AUDIO_PROCESSING_FAILED", "Failed to process audio chunk",
                         {"chunk_id": "chunk-001", "reason": "Invalid audio format"}), "error",
          {"error_code", "error_message", "error", "code", "details"}),
-        (protocol.error("UNSUPPORTED_MESSAGE_TYPE", "Unsupported message type 'x'"), "error",
+        (lambda: protocol.error("UNSUPPORTED_MESSAGE_TYPE", "Unsupported message type 'x'"), "error",
          {"error_code", "error_message", "error", "details"}),
     ],
 )  # fmt: skip
-def test_every_server_message_has_its_exact_fields_at_the_top_and_under_data(message, kind, fields):
+def test_every_server_message_has_its_exact_fields_at_the_top_and_under_data(build, kind, fields):
+    message = build()
     assert message["type"] == kind
     assert set(message) == ENVELOPE | fields
     assert message["data"] == {name: message[name] for name in fields}
