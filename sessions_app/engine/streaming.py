@@ -232,7 +232,7 @@ class StreamingTranscriber:
             event = self._ep.update(float(prob))
             if event is not None and event.kind == "start":
                 self._open_utterance(event.sample - self._preroll)
-                finals.append(self._speech_start())
+                finals.append(self._speech_start(event.sample))
             elif event is not None and event.kind == "end":
                 end = min(event.sample + self._pad, window_end)
                 finals.append(self._final_for(self._utt_start, end))
@@ -248,8 +248,10 @@ class StreamingTranscriber:
             self._buf.trim(self._buf.end - self._preroll - (self._ep.start_windows + 2) * WINDOW)
         return finals
 
-    def _speech_start(self) -> Event:
-        start = round(self._utt_start / SAMPLE_RATE, 3)
+    def _speech_start(self, edge: int) -> Event:
+        # When the VAD heard the speech begin, not the pre-rolled start the final's audio
+        # begins at: barge-in measures how long someone has been speaking from here.
+        start = round(edge / SAMPLE_RATE, 3)
         return Event(
             kind="speech_start",
             segment=self._segment,
