@@ -63,9 +63,12 @@ def engine_options(model: str = "tiny.en", language: str | None = "en"):
     )
 
 
-def engine_baseline(stream: TestStream, frame: float, options=None) -> BaselineResult:
+def engine_baseline(
+    stream: TestStream, frame: float, options=None, rate: int = SR
+) -> BaselineResult:
     """StreamingTranscriber in process, fed `frame`-second frames on an absolute real-time
-    schedule; same end-of-speech -> final measurement as the HTTP/WS benchmarks."""
+    schedule; same end-of-speech -> final measurement as the HTTP/WS benchmarks.
+    `rate`: the sample rate of `stream.audio` (the options' too, when given)."""
     from sessions_app.engine import StreamingTranscriber
 
     options = options or engine_options()
@@ -75,7 +78,7 @@ def engine_baseline(stream: TestStream, frame: float, options=None) -> BaselineR
 
     transcriber = StreamingTranscriber(options)
     pcm = common.pcm16(stream.audio)
-    step = int(frame * SR) * 2
+    step = int(frame * rate) * 2
     finals: list[Final] = []
     sends: list[float] = []
 

@@ -45,6 +45,8 @@ class Server:
     log_path: Path
     proc: subprocess.Popen
     keep: bool = False
+    config_id: str = ""  # the provisioned customer's default config
+    env: dict[str, str] = field(default_factory=dict, repr=False)  # the servers' environment
     workers: list[subprocess.Popen] = field(default_factory=list)
     # More daphne processes sharing the listening socket (the production shape: N servers).
     more_servers: list[subprocess.Popen] = field(default_factory=list)
@@ -65,6 +67,17 @@ class Server:
     @property
     def servers(self) -> list[subprocess.Popen]:
         return [self.proc, *self.more_servers]
+
+    def manage(self, *args: str) -> str:
+        """Run a manage.py command against the servers' database; its standard output."""
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
 
     def log_problems(self) -> list[str]:
         """Server log lines that look like trouble (tracebacks, errors, warnings)."""
@@ -219,6 +232,8 @@ def start_server(
         url=f"http://127.0.0.1:{port}",
         ws_url=f"ws://127.0.0.1:{port}",
         api_key=made["api_key"],
+        config_id=made["config_id"],
+        env=full_env,
         data_dir=data_dir,
         log_path=log_path,
         proc=proc,
