@@ -116,10 +116,14 @@ class Conversation {
     if (!turn || !top.length) return;
     const tags = document.createElement("ul");
     tags.className = "emotions";
-    for (const { emotion, percentage, confidence } of top.slice(0, 3)) {
+    // The three strongest, leaving out those that round to nothing.
+    const shares = top.map(({ emotion, percentage, confidence }) => ({
+      emotion,
+      share: Math.round(percentage ?? (confidence ?? 0) * 100),
+    }));
+    for (const { emotion, share } of shares.filter((e) => e.share > 0).slice(0, 3)) {
       const tag = document.createElement("li");
-      const share = percentage ?? (confidence ?? 0) * 100;
-      tag.textContent = `${emotion} ${Math.round(share)}%`;
+      tag.textContent = `${emotion} ${share}%`;
       tags.append(tag);
     }
     turn.append(tags);
