@@ -72,6 +72,8 @@ PREFIXES: tuple[Prefix, ...] = (
     Prefix("readyz", Kind.API),
     Prefix("admin", Kind.PAGE),
     Prefix("dashboard", Kind.PAGE),
+    # The voice playground: a browser page that talks to /ws/voice/… as NextEVI's SDK does.
+    Prefix("voice", Kind.PAGE),
     Prefix("static", Kind.STATIC),
 )
 

@@ -6,6 +6,7 @@ from config import health
 from sessions_app.surfaces.analytics import batch, capture
 from sessions_app.surfaces.analytics.metrics import metrics
 from sessions_app.surfaces.bodhi.rest import transcribe_file
+from sessions_app.surfaces.voice.playground import playground
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -21,6 +22,7 @@ urlpatterns = [
     path("analyze/live/<str:session_id>/control", capture.control, name="live-control"),
     path("metrics", metrics, name="metrics"),
     path("api/transcribe", transcribe_file, name="bodhi-transcribe"),
+    path("voice/playground/", playground, name="voice-playground"),
     path("admin/", admin.site.urls),
 ]
 

@@ -42,7 +42,7 @@ def test_derived_lists_equal_the_lists_the_registry_replaced():
     assert settings.CORS_URLS_REGEX == paths.CORS_URLS_REGEX
     assert paths.API_PATHS.pattern == r"^/(analyze|api|v1|metrics|healthz|readyz)(/|$)"
     assert async_middleware.API_PATHS is paths.API_PATHS
-    assert paths.HTML_PREFIXES == ("/admin/", "/dashboard/", "/static/")
+    assert paths.HTML_PREFIXES == ("/admin/", "/dashboard/", "/voice/", "/static/")
     assert errors.HTML_PREFIXES is paths.HTML_PREFIXES
     assert [prefix for prefix, _ in paths.LIMITED_PATHS] == ["/analyze", "/api/transcribe"]
     assert upload_limits.LIMITED_PATHS is paths.LIMITED_PATHS
