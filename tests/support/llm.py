@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -109,11 +110,23 @@ def streams(*deltas: str, done: bool = True, finish_reason: str | None = None) -
     return script
 
 
+def bound_socket() -> socket.socket:
+    """A socket bound to a free port of 127.0.0.1, for `serving(sock)`: its port is known
+    before the event loop runs (to put in a config, say)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 @contextlib.asynccontextmanager
-async def serving() -> AsyncIterator[StandIn]:
-    """A StandIn listening on a free port of 127.0.0.1 for the block's duration."""
+async def serving(sock: socket.socket | None = None) -> AsyncIterator[StandIn]:
+    """A StandIn listening on `sock`, else on a free port of 127.0.0.1, for the block's
+    duration."""
     stand_in = StandIn()
-    server = await asyncio.start_server(stand_in.handle, "127.0.0.1", 0)
+    if sock is None:
+        server = await asyncio.start_server(stand_in.handle, "127.0.0.1", 0)
+    else:
+        server = await asyncio.start_server(stand_in.handle, sock=sock)
     stand_in.port = server.sockets[0].getsockname()[1]
     try:
         yield stand_in
