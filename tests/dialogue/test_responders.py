@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -29,6 +27,7 @@ from sessions_app.dialogue.responders import (
     make_responder,
     offline_reply,
 )
+from tests.support.llm import Exchange, StandIn, serving, streams
 
 
 def feeling(label: str, score: float = 0.7) -> Emotion:
@@ -238,117 +237,17 @@ def test_a_bad_voice_setting_raises_responder_error_naming_it(voice, named):
 
 # --- the OpenAI-compatible responder against a stand-in server ----------------------------
 
-Script = Callable[["Exchange"], Awaitable[None]]
-
-
-@dataclass
-class Exchange:
-    """One request on the stand-in server and the means to answer it."""
-
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    path: str
-    headers: dict[str, str]
-    body: dict
-
-    async def start_stream(self) -> None:
-        self.writer.write(
-            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-            b"transfer-encoding: chunked\r\n\r\n"
-        )
-        await self.writer.drain()
-
-    async def send(self, text: str) -> None:
-        data = text.encode()
-        self.writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-        await self.writer.drain()
-
-    async def send_delta(self, content: str, finish_reason: str | None = None) -> None:
-        chunk = {
-            "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": finish_reason}]
-        }
-        await self.send(f"data: {json.dumps(chunk)}\n\n")
-
-    async def end_stream(self, done: bool = True) -> None:
-        if done:
-            await self.send("data: [DONE]\n\n")
-        self.writer.write(b"0\r\n\r\n")
-        await self.writer.drain()
-
-    async def answer(self, status: int, body: bytes) -> None:
-        self.writer.write(
-            f"HTTP/1.1 {status} Oops\r\ncontent-type: application/json\r\n"
-            f"content-length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
-        await self.writer.drain()
-
-    async def until_client_leaves(self) -> None:
-        while await self.reader.read(1024):
-            pass
-
-
-@dataclass
-class StandIn:
-    """A chat-completions server on 127.0.0.1: each request is answered by `script`."""
-
-    script: Script | None = None
-    requests: list[Exchange] = field(default_factory=list)
-    connections: int = 0
-    disconnected: asyncio.Event = field(default_factory=asyncio.Event)
-    port: int = 0
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            while head := await reader.readuntil(b"\r\n\r\n"):
-                request_line, *lines = head.decode().split("\r\n")
-                headers = dict(
-                    (k.strip().lower(), v.strip()) for k, v in (x.split(":", 1) for x in lines if x)
-                )
-                body = json.loads(await reader.readexactly(int(headers["content-length"])))
-                exchange = Exchange(reader, writer, request_line.split()[1], headers, body)
-                self.requests.append(exchange)
-                assert self.script is not None
-                await self.script(exchange)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            self.disconnected.set()
-            writer.close()
-
 
 @pytest.fixture
 async def stand_in() -> AsyncIterator[StandIn]:
-    server_state = StandIn()
-    server = await asyncio.start_server(server_state.handle, "127.0.0.1", 0)
-    server_state.port = server.sockets[0].getsockname()[1]
-    yield server_state
-    server.close()
+    async with serving() as server:
+        yield server
 
 
 def responder_for(stand_in: StandIn, **settings) -> OpenAICompatibleResponder:
     return OpenAICompatibleResponder(
         LLMSettings(base_url=stand_in.base_url, model="stand-in-7b", **settings)
     )
-
-
-def streams(*deltas: str, done: bool = True, finish_reason: str | None = None) -> Script:
-    async def script(exchange: Exchange) -> None:
-        await exchange.start_stream()
-        await exchange.send(": keep-alive comment\n\n")
-        await exchange.send('data: {"choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\n')
-        for delta in deltas:
-            await exchange.send_delta(delta)
-        if finish_reason:
-            await exchange.send_delta("", finish_reason)
-        await exchange.end_stream(done)
-
-    return script
 
 
 TURN = UserTurn("When will it come?", feeling("fear", 0.55))

@@ -9,9 +9,11 @@ connected second (product voice), in small idempotent increments.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
+from decimal import Decimal
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -20,7 +22,8 @@ from django.conf import settings
 
 from accounts.access import Access
 from accounts.websocket import scope_query
-from billing.products import Product
+from billing import services as billing
+from billing.products import CREDITS_PER_AUDIO_SECOND, Product
 from billing.services import InsufficientCredits
 from sessions_app.dialogue.call import Call
 from sessions_app.dialogue.responders import Emotion, ResponderError, make_responder
@@ -133,7 +136,10 @@ class VoiceConsumer(StreamingConsumer):
         if self.call is not None:
             await self.call.close()
         if self.session is not None and not self.session.ended_at:
-            await self._charge_connected()
+            # Out of credits as the caller hangs up: billed up to the balance, and the
+            # session must still be closed and its transcript kept.
+            with contextlib.suppress(InsufficientCredits):
+                await self._charge_connected()
             await self._close_session(Session.Status.COMPLETED)
 
     # -- client messages ------------------------------------------------------------------
@@ -328,8 +334,24 @@ class VoiceConsumer(StreamingConsumer):
                 return
 
     async def _charge_connected(self) -> None:
+        """Bill the connected time so far. When the balance cannot pay all of it, bill the
+        seconds it still covers (the balance goes to zero, never below), then raise
+        InsufficientCredits: the call used that time, so the credits it had pay for it."""
         seconds = time.monotonic() - self.connected_at
-        await database_sync_to_async(events.settle)(self.session, self.meter, seconds, "conn", [])
+        settle = database_sync_to_async(events.settle)
+        try:
+            await settle(self.session, self.meter, seconds, "conn", [])
+        except InsufficientCredits:
+            covered = await database_sync_to_async(self._covered_seconds)()
+            # Another call of the customer's may spend the rest first: then nothing more.
+            with contextlib.suppress(InsufficientCredits):
+                await settle(self.session, self.meter, min(Decimal(seconds), covered), "conn", [])
+            raise
+
+    def _covered_seconds(self) -> Decimal:
+        """How far into the call the balance pays: what was billed plus what it buys."""
+        left = billing.balance(self.access.customer)
+        return self.meter.billed + left / CREDITS_PER_AUDIO_SECOND[Product.VOICE]
 
     async def _end(self, reply: protocol.ErrorReply, *, latched: bool = False) -> None:
         """Say why the call ends, then close CLOSE_DELAY later with the reason phrase."""
