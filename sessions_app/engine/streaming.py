@@ -108,9 +108,7 @@ class StreamingTranscriber:
         self._ep = EndpointState(opts.trailing_silence)
         self._buf = AudioBuffer()
         self._preroll = int(opts.preroll * SAMPLE_RATE)
-        self._pad = int(min(opts.pad, opts.trailing_silence) * SAMPLE_RATE)
-        spec_windows = math.ceil(max(opts.speculate_after, opts.pad) / WINDOW_SECONDS)
-        self._spec_windows = spec_windows if spec_windows < self._ep.end_windows else 0
+        self.set_trailing_silence(opts.trailing_silence)
         self._max_samples = int(opts.max_utterance * SAMPLE_RATE)
         self._utt = 0  # ordinal of the open utterance (1-based; 0 = none yet)
         self._utt_start = 0
@@ -162,6 +160,17 @@ class StreamingTranscriber:
     def poll(self) -> list[Event]:
         """Partials that became ready since the last call (never blocks)."""
         return self._collect_partial()
+
+    def set_trailing_silence(self, seconds: float) -> None:
+        """The endpoint's silence from now on (a voice call's turn detection may change
+        mid-call); clamped like StreamingOptions'. Finals after a change end where the
+        new setting puts them."""
+        opts = self.options
+        opts.trailing_silence = min(2.0, max(0.2, float(seconds)))
+        self._ep.end_windows = max(1, round(opts.trailing_silence / WINDOW_SECONDS))
+        self._pad = int(min(opts.pad, opts.trailing_silence) * SAMPLE_RATE)
+        spec_windows = math.ceil(max(opts.speculate_after, opts.pad) / WINDOW_SECONDS)
+        self._spec_windows = spec_windows if spec_windows < self._ep.end_windows else 0
 
     def close(self) -> None:
         """Abandon the stream (client went away): cancel queued work."""

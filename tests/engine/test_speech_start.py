@@ -78,3 +78,15 @@ def test_feed_samples_refuses_more_than_one_channel(model):
         assert "mono" in str(exc)
     else:
         raise AssertionError("a stereo array was accepted")
+
+
+def test_the_endpoint_silence_can_change_mid_stream(jfk_16k, idle_engine):
+    """A short pause ends the utterance only once the silence setting is short enough."""
+    speech = jfk_16k[: int(2.3 * 16000)]
+    pause = np.zeros(int(0.8 * 16000), dtype=np.float32)
+    stream = StreamingTranscriber(StreamingOptions(trailing_silence=1.5, partials=False))
+    events = stream.feed_samples_sync(np.concatenate([SILENCE, speech, pause]))
+    assert not [e for e in events if e.is_final]  # 0.8 s is no endpoint at 1.5 s
+    stream.set_trailing_silence(0.5)
+    events = stream.feed_samples_sync(np.concatenate([speech, pause]))
+    assert [e for e in events if e.is_final], "a 0.8 s pause ends the turn at 0.5 s"

@@ -186,6 +186,8 @@ class VoiceConsumer(StreamingConsumer):
             return
         self.settings = changed
         self.call.guard.threshold = changed.interrupt_threshold
+        if self.conversation is not None:
+            self.conversation.transcriber.set_trailing_silence(changed.silence_threshold)
         self.restart_idle_watch()
 
     async def _audio(self, pcm: bytes, chunk_id: str | None = None) -> None:
