@@ -1,29 +1,19 @@
 """A real browser (Debian chromium, driven by Playwright) reads a live session's events
 with EventSource, authenticating with `?api_key=` as browsers must, against the real daphne."""
 
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from tests.support.browser import CHROMIUM, LAUNCH_ARGS
 from tests.support.live import control, start_session, upload_all
 
 pytestmark = [pytest.mark.integration]
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 EVENT_TYPES = [
     "status",
     "partial_transcript",

@@ -17,19 +17,13 @@ import numpy as np
 import pytest
 
 from tests.support import ROOT
+from tests.support.browser import CHROMIUM, LAUNCH_ARGS
 from tests.support.servers import AsgiServer, server_env
 
-CHROMIUM = Path("/usr/bin/chromium")
 QUESTION = "What time does the store open tomorrow morning?"
 MIC_RATE = 48000  # what a real microphone (and Chromium's fake one) delivers
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+CALLER_ARGS = [
+    *LAUNCH_ARGS,
     # The user: permission granted without a prompt, the microphone read from a file.
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
@@ -111,7 +105,7 @@ def chromium(microphone: Path) -> Iterator:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed")
     sync_api = pytest.importorskip("playwright.sync_api")
-    args = [*LAUNCH_ARGS, f"--use-file-for-fake-audio-capture={microphone}%noloop"]
+    args = [*CALLER_ARGS, f"--use-file-for-fake-audio-capture={microphone}%noloop"]
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
         try:

@@ -29,6 +29,10 @@ def _config_id(customer) -> str:
     return Config.objects.filter(project__customer=customer.customer).first().public_id
 
 
+def _call_url(live, customer) -> str:
+    return voice_url(live, api_key=customer.secret, config_id=_config_id(customer))
+
+
 def _words(pcm: bytes) -> str:
     """Speech back to text with the engine: the words a listener would hear."""
     stream = StreamingTranscriber(StreamingOptions(sample_rate=RATE, partials=False))
@@ -43,9 +47,7 @@ def _reply_audio(call) -> bytes:
 def test_sdk_client_gets_transcripts_emotion_a_streamed_reply_and_real_speech(
     live, customer_with_credits, question
 ):
-    url = voice_url(
-        live, api_key=customer_with_credits.secret, config_id=_config_id(customer_with_credits)
-    )
+    url = _call_url(live, customer_with_credits)
     call = asyncio.run(
         talk(
             url,
@@ -79,9 +81,7 @@ def test_sdk_client_gets_transcripts_emotion_a_streamed_reply_and_real_speech(
 def test_docs_client_with_envelope_and_base64_audio_is_answered_too(
     live, customer_with_credits, question
 ):
-    url = voice_url(
-        live, api_key=customer_with_credits.secret, config_id=_config_id(customer_with_credits)
-    )
+    url = _call_url(live, customer_with_credits)
     call = asyncio.run(
         talk(
             url,
@@ -98,9 +98,7 @@ def test_docs_client_with_envelope_and_base64_audio_is_answered_too(
 def test_speaking_over_the_reply_interrupts_it_and_no_more_of_it_is_sent(
     live, customer_with_credits, question
 ):
-    url = voice_url(
-        live, api_key=customer_with_credits.secret, config_id=_config_id(customer_with_credits)
-    )
+    url = _call_url(live, customer_with_credits)
     interruption = b"".join(Synthesizer().synthesize("No wait, I meant the other store."))
 
     async def barge_in(ws, call):
@@ -171,9 +169,7 @@ def test_a_jwt_in_the_query_as_the_sdk_encodes_it_is_accepted(live, http, custom
 
 
 def test_unknown_messages_get_an_error_and_the_call_goes_on(live, customer_with_credits):
-    url = voice_url(
-        live, api_key=customer_with_credits.secret, config_id=_config_id(customer_with_credits)
-    )
+    url = _call_url(live, customer_with_credits)
 
     async def exchange():
         import websockets
@@ -200,9 +196,7 @@ def test_unknown_messages_get_an_error_and_the_call_goes_on(live, customer_with_
 
 
 def test_an_idle_call_is_warned_twice_then_hung_up(live, customer_with_credits):
-    url = voice_url(
-        live, api_key=customer_with_credits.secret, config_id=_config_id(customer_with_credits)
-    )
+    url = _call_url(live, customer_with_credits)
     settings = {
         "sample_rate": RATE,
         "channels": 1,
