@@ -6,6 +6,7 @@ import json
 import logging
 import time
 import uuid
+from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -84,7 +85,7 @@ class Refusal:
     close_delay: float = 0.0
 
 
-class StreamingConsumer(AsyncWebsocketConsumer):
+class StreamingConsumer(AsyncWebsocketConsumer, metaclass=ABCMeta):
     """A client streams to the engine until it ends, fails or goes quiet.
 
     Subclasses set `product` and `log`, and implement `received` (the protocol),
@@ -158,20 +159,22 @@ class StreamingConsumer(AsyncWebsocketConsumer):
         """Whether a client message restarts the idle schedule (every one, by default)."""
         return True
 
+    @abstractmethod
     async def received(self, text: str | None, data: bytes | None) -> None:
-        raise NotImplementedError
+        """The surface's protocol: one client message."""
 
+    @abstractmethod
     def render_refusal(self, refused: Classified) -> Refusal:
-        raise NotImplementedError
+        """A refused handshake in the surface's format."""
 
     def ends_stream(self, failure: Classified) -> bool:
         """Whether a failure ends the stream (every one, by default); when it does not,
         `render_failure` tells the client and the stream goes on."""
         return True
 
+    @abstractmethod
     async def render_failure(self, failure: Classified) -> None:
         """Tell the client; when the failure ends the stream (it is already ending), close."""
-        raise NotImplementedError
 
     def idle_schedule(self) -> tuple[float, ...]:
         """Seconds without a client message after which `on_idle` is called, one call
@@ -181,8 +184,10 @@ class StreamingConsumer(AsyncWebsocketConsumer):
 
     async def on_idle(self, step: int, idle_for: float) -> None:
         """The client has been silent `idle_for` seconds (`idle_schedule()[step]`).
-        The last step should end the stream: after it the watchdog stops."""
-        raise NotImplementedError
+        The last step should end the stream: after it the watchdog stops. By default the
+        earlier steps say nothing and the last one closes."""
+        if step == len(self.idle_schedule()) - 1 and self.start_ending():
+            await self.close()
 
     async def _watch_idle(self) -> None:
         schedule = self.idle_schedule()
